@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Message" ADD COLUMN     "heartbeatAt" TIMESTAMP(3);
+
