@@ -1,0 +1,30 @@
+import { badInput } from '../lib/errors.js';
+
+/**
+ * Global ids are base64url("Type:rawId"). Models are the exception: their id is
+ * the model name clients already pass around ("gpt-4o"), so an id that does not
+ * decode to a known type is read as a model id.
+ */
+const encodedTypes = new Set(['User', 'Team', 'Conversation', 'Message', 'Template', 'UploadedFile', 'Feedback', 'Memory', 'BatchJob', 'ApiKey']);
+
+export function encodeGlobalId(typename: string, id: string | number | bigint): string {
+  if (typename === 'Model') return String(id);
+  return Buffer.from(`${typename}:${id}`).toString('base64url');
+}
+
+export function decodeGlobalId(globalId: string): { typename: string; id: string } {
+  const decoded = Buffer.from(globalId, 'base64url').toString('utf8');
+  const separator = decoded.indexOf(':');
+  const typename = decoded.slice(0, separator);
+  if (separator > 0 && encodedTypes.has(typename) && Buffer.from(decoded).toString('base64url') === globalId) {
+    return { typename, id: decoded.slice(separator + 1) };
+  }
+  return { typename: 'Model', id: globalId };
+}
+
+/** The raw id behind a global id of the expected type; BAD_USER_INPUT for anything else. */
+export function parseGlobalId(globalId: string, typename: string): string {
+  const decoded = decodeGlobalId(globalId);
+  if (decoded.typename !== typename) throw badInput('input.badId', { id: globalId });
+  return decoded.id;
+}

@@ -1,0 +1,57 @@
+import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+/** Events whose result depends only on the event and the operation, never on who receives it. */
+const isShareable = (event: unknown) => (event as { type?: string } | null)?.type === 'TokenDelta';
+
+/**
+ * Many subscribers following one reply receive the same token events. Executed
+ * once per (event, document, variables) and shared, instead of once per
+ * subscriber; other events (a MessageFinished reads the stored message as
+ * each caller may see it) still run per subscriber.
+ */
+export function useSharedEventResults(): Plugin {
+  // Keyed by the event object itself, so entries go when the event is collected.
+  const results = new WeakMap<object, WeakMap<DocumentNode, Map<string, Promise<ExecutionResult>>>>();
+
+  function executeShared(args: ExecutionArgs, event: object): Promise<ExecutionResult> {
+    let byDocument = results.get(event);
+    if (!byDocument) results.set(event, (byDocument = new WeakMap()));
+    let byVariables = byDocument.get(args.document);
+    if (!byVariables) byDocument.set(args.document, (byVariables = new Map()));
+    const key = `${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+    let result = byVariables.get(key);
+    if (!result) byVariables.set(key, (result = Promise.resolve(execute({ ...args, rootValue: event }))));
+    return result;
+  }
+
+  return {
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(async (args: ExecutionArgs) => {
+        const source = await createSourceEventStream(args);
+        if (!(Symbol.asyncIterator in source)) return source;
+        const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+        const run = (event: unknown) => (isShareable(event) ? executeShared(args, event as object) : Promise.resolve(execute({ ...args, rootValue: event })));
+        // A hand-written iterator, so return() reaches the source at once even while a next() is pending.
+        const mapped: AsyncIterableIterator<ExecutionResult> = {
+          async next() {
+            const step = await iterator.next();
+            return step.done ? { done: true, value: undefined } : { done: false, value: await run(step.value) };
+          },
+          async return() {
+            await iterator.return?.();
+            return { done: true, value: undefined };
+          },
+          async throw(error) {
+            await iterator.return?.();
+            throw error;
+          },
+          [Symbol.asyncIterator]() {
+            return mapped;
+          },
+        };
+        return mapped;
+      });
+    },
+  };
+}

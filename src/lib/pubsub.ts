@@ -1,0 +1,76 @@
+import type { MessageEvent } from '../modules/chat/message-events.js';
+
+/**
+ * Topic-based publish/subscribe over an EventTarget: in-process by default, a
+ * Redis-backed EventTarget when several instances share events.
+ *
+ * Subscribing registers the listener at once and buffers what arrives until it
+ * is read, so a caller can subscribe, then read a log, then follow live events
+ * without losing any published in between (Yoga's own pubsub subscribes lazily,
+ * on the first read).
+ */
+export interface Topics {
+  message: MessageEvent;
+  conversation: MessageEvent;
+  /** Asks whichever instance runs a reply to stop it. */
+  stop: { messageId: string };
+}
+
+export interface TopicSubscription<T> extends AsyncIterableIterator<T> {
+  return(): Promise<IteratorResult<T>>;
+}
+
+export type GatewayPubSub = ReturnType<typeof createGatewayPubSub>;
+
+export function createGatewayPubSub(target: EventTarget = new EventTarget()) {
+  const eventName = (topic: keyof Topics, id: string) => `${topic}:${id}`;
+
+  return {
+    publish<K extends keyof Topics>(topic: K, id: string, payload: Topics[K]) {
+      target.dispatchEvent(new CustomEvent(eventName(topic, id), { detail: payload }));
+    },
+
+    subscribe<K extends keyof Topics>(topic: K, id: string): TopicSubscription<Topics[K]> {
+      const name = eventName(topic, id);
+      const buffered: Topics[K][] = [];
+      let waiting: ((result: IteratorResult<Topics[K]>) => void) | undefined;
+      let closed = false;
+      const listener = (event: Event) => {
+        const payload = (event as CustomEvent<Topics[K]>).detail;
+        if (waiting) {
+          const resolve = waiting;
+          waiting = undefined;
+          resolve({ value: payload, done: false });
+        } else buffered.push(payload);
+      };
+      target.addEventListener(name, listener);
+
+      const finish = async (): Promise<IteratorResult<Topics[K]>> => {
+        if (!closed) {
+          closed = true;
+          target.removeEventListener(name, listener);
+          buffered.length = 0;
+          waiting?.({ value: undefined, done: true });
+          waiting = undefined;
+        }
+        return { value: undefined, done: true };
+      };
+
+      return {
+        next() {
+          if (buffered.length > 0) return Promise.resolve({ value: buffered.shift()!, done: false });
+          if (closed) return Promise.resolve({ value: undefined, done: true });
+          return new Promise((resolve) => (waiting = resolve));
+        },
+        return: finish,
+        throw: async (error) => {
+          await finish();
+          throw error;
+        },
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+    },
+  };
+}

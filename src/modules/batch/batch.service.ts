@@ -1,0 +1,302 @@
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { BatchJob, BatchRequest, PrismaClient } from '../../generated/prisma/client.js';
+import type { Config } from '../../lib/config.js';
+import { badInput, notFound, UserFacingError } from '../../lib/errors.js';
+import { providerFailure } from '../../lib/llm/provider-errors.js';
+import type { ProviderRegistry } from '../../lib/llm/provider-registry.js';
+import type { Logger } from '../../lib/logger.js';
+import { countTokens } from '../../lib/tokens.js';
+import type { CatalogService } from '../catalog/catalog.service.js';
+import type { CatalogModel } from '../catalog/catalog.types.js';
+import { promptTokens } from '../chat/generation.js';
+import type { CreditsService } from '../credits/credits.service.js';
+import type { Actor } from '../identity/actor.js';
+import type { LimitsService } from '../limits/limits.service.js';
+import type { UsageService } from '../usage/usage.service.js';
+
+export interface BatchInput {
+  model: string;
+  requests: Array<{ customId: string; content: string }>;
+  systemPrompt?: string | null;
+}
+
+export interface BatchDeps {
+  prisma: PrismaClient;
+  config: Config;
+  catalog: CatalogService;
+  registry: ProviderRegistry;
+  credits: CreditsService;
+  limits: LimitsService;
+  usage: UsageService;
+  logger: Logger;
+  /** Names this instance in `claimedBy`. */
+  instanceId: string;
+}
+
+const MAX_CUSTOM_ID = 64;
+const MAX_SYSTEM_PROMPT = 10_000;
+const finished = ['COMPLETED', 'FAILED', 'CANCELLED'] as const;
+
+export const isFinished = (job: Pick<BatchJob, 'status'>) => (finished as readonly string[]).includes(job.status);
+
+/**
+ * Batch jobs: many prompts to one model, answered in the background. Any
+ * instance may run a job; claiming is a conditional update, so exactly one
+ * does, and a job whose instance stops heart-beating is taken over.
+ */
+export function createBatchService(deps: BatchDeps) {
+  const { prisma, config, catalog, credits } = deps;
+  let wake: (() => void) | undefined;
+  let stopping = false;
+  let loop: Promise<void> | undefined;
+
+  function validate(actor: Actor, input: BatchInput): CatalogModel {
+    const model = catalog.requireChatModel(input.model, actor.tier);
+    const count = input.requests.length;
+    if (count < 1 || count > config.batchMaxRequests) throw badInput('batch.requestCount', { max: config.batchMaxRequests, count });
+    const seen = new Set<string>();
+    for (const request of input.requests) {
+      if (request.customId.length < 1 || request.customId.length > MAX_CUSTOM_ID) throw badInput('batch.customId', { max: MAX_CUSTOM_ID });
+      if (seen.has(request.customId)) throw badInput('batch.duplicateCustomId', { customId: request.customId });
+      seen.add(request.customId);
+      if (request.content.trim().length === 0 || request.content.length > config.maxMessageLength) {
+        throw badInput('batch.contentLength', { customId: request.customId, max: config.maxMessageLength });
+      }
+    }
+    if ((input.systemPrompt?.length ?? 0) > MAX_SYSTEM_PROMPT) throw badInput('batch.systemPrompt', { max: MAX_SYSTEM_PROMPT });
+    return model;
+  }
+
+  async function ownedJob(actor: Actor, id: string) {
+    const job = await prisma.batchJob.findFirst({ where: { id, ownerId: actor.userId } });
+    if (!job) throw notFound('BatchJob', id);
+    return job;
+  }
+
+  const actorOfJob = (job: BatchJob): Actor => ({ userId: job.ownerId, billedUserId: job.billedUserId, tier: job.tier, isGuest: false, apiKeyId: job.apiKeyId ?? undefined });
+
+  /** One request: reserve its worst case, ask the model, store the answer, settle on the real usage. */
+  async function runRequest(job: BatchJob, model: CatalogModel, request: BatchRequest, signal: AbortSignal) {
+    const messages: ChatCompletionMessageParam[] = [
+      ...(job.systemPrompt ? [{ role: 'system' as const, content: job.systemPrompt }] : []),
+      { role: 'user', content: request.content },
+    ];
+    const outputBudget = Math.min(model.maxOutputTokens || config.maxOutputTokensPerReply, config.maxOutputTokensPerReply);
+    const estimatedInput = Math.ceil(promptTokens(messages, model.id) * 1.1) + 16;
+    const reservation = credits.creditsFor(catalog.costOf(model, estimatedInput, outputBudget));
+    const actor = actorOfJob(job);
+    try {
+      await prisma.$transaction((transaction) => credits.reserve(transaction, job.billedUserId, reservation, request.id));
+    } catch (error) {
+      const code = error instanceof UserFacingError ? error.code : 'INTERNAL';
+      await finishRequest(job, request, { status: 'FAILED', errorCode: code, errorMessage: 'Not enough credits for this request.' });
+      return;
+    }
+    const startedAt = Date.now();
+    try {
+      const client = deps.registry.clientFor(model.provider);
+      if (!client) throw new UserFacingError('PROVIDER_UNAVAILABLE', 'provider.unavailable', { model: model.id });
+      const completion = await client.chat.completions.create(
+        {
+          model: model.id,
+          messages,
+          ...(model.provider === 'openai' ? { max_completion_tokens: outputBudget } : { max_tokens: outputBudget }),
+        },
+        // Before an answer exists a retry costs nothing, so the SDK's own retries (Retry-After honoured) apply.
+        { signal, maxRetries: config.upstream.maxRetries, timeout: config.upstream.totalTimeoutMs },
+      );
+      const text = completion.choices[0]?.message?.content ?? '';
+      const inputTokens = completion.usage?.prompt_tokens ?? promptTokens(messages, model.id);
+      const outputTokens = completion.usage?.completion_tokens ?? countTokens(text, model.id);
+      const cost = catalog.costOf(model, inputTokens, outputTokens);
+      await credits.settle(job.billedUserId, reservation, credits.creditsFor(cost), request.id);
+      await finishRequest(job, request, { status: 'SUCCEEDED', response: text, inputTokens, outputTokens, cost });
+      await deps.usage.record({ actor, modelId: model.id, action: 'BATCH', inputTokens, outputTokens, cost, success: true, latencyMs: Date.now() - startedAt });
+    } catch (error) {
+      await credits.settle(job.billedUserId, reservation, 0, request.id);
+      if (signal.aborted) {
+        await finishRequest(job, request, { status: 'CANCELLED' });
+        return;
+      }
+      const failure = providerFailure(error);
+      await finishRequest(job, request, { status: 'FAILED', errorCode: failure.code, errorMessage: error instanceof Error ? error.message.slice(0, 500) : 'failed' });
+      await deps.usage.record({ actor, modelId: model.id, action: 'BATCH', cost: 0, success: false, latencyMs: Date.now() - startedAt });
+    }
+  }
+
+  async function finishRequest(
+    job: BatchJob,
+    request: BatchRequest,
+    outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; response?: string; inputTokens?: number; outputTokens?: number; cost?: number; errorCode?: string; errorMessage?: string },
+  ) {
+    await prisma.$transaction([
+      prisma.batchRequest.update({ where: { id: request.id }, data: { ...outcome, completedAt: new Date() } }),
+      prisma.batchJob.update({
+        where: { id: job.id },
+        data: {
+          completed: { increment: outcome.status === 'SUCCEEDED' ? 1 : 0 },
+          failed: { increment: outcome.status === 'FAILED' ? 1 : 0 },
+          cost: { increment: outcome.cost ?? 0 },
+        },
+      }),
+    ]);
+  }
+
+  /** Requests a dead instance left RUNNING go back to the queue, their reservations returned. */
+  async function recoverAbandoned(job: BatchJob) {
+    const abandoned = await prisma.batchRequest.findMany({ where: { jobId: job.id, status: 'RUNNING' } });
+    for (const request of abandoned) {
+      const entries = await prisma.creditLedgerEntry.findMany({ where: { reference: request.id } });
+      const reserved = -entries.filter((entry) => entry.kind === 'reserve').reduce((sum, entry) => sum + entry.delta, 0);
+      const returned = entries.filter((entry) => entry.kind === 'refund').reduce((sum, entry) => sum + entry.delta, 0);
+      if (reserved > returned) await credits.settle(job.billedUserId, reserved - returned, 0, request.id);
+      await prisma.batchRequest.update({ where: { id: request.id }, data: { status: 'PENDING' } });
+    }
+  }
+
+  const claimable = (staleBefore: Date) => ({ OR: [{ status: 'QUEUED' as const }, { status: 'RUNNING' as const, heartbeatAt: { lt: staleBefore } }] });
+
+  /** Takes the oldest waiting job (or one whose instance went quiet); null when another instance won it. */
+  async function claimNext(): Promise<BatchJob | null> {
+    const staleBefore = new Date(Date.now() - config.orphanTimeoutMs);
+    const candidate = await prisma.batchJob.findFirst({ where: claimable(staleBefore), orderBy: { createdAt: 'asc' } });
+    if (!candidate) return null;
+    const { count } = await prisma.batchJob.updateMany({
+      where: { id: candidate.id, ...claimable(staleBefore) },
+      data: { status: 'RUNNING', claimedBy: deps.instanceId, heartbeatAt: new Date() },
+    });
+    if (count === 0) return null;
+    if (candidate.status === 'RUNNING') await recoverAbandoned(candidate);
+    return prisma.batchJob.findUniqueOrThrow({ where: { id: candidate.id } });
+  }
+
+  async function runJob(job: BatchJob) {
+    const model = catalog.find(job.modelId);
+    const aborter = new AbortController();
+    const heartbeat = setInterval(() => {
+      void (async () => {
+        const { count } = await prisma.batchJob.updateMany({ where: { id: job.id, claimedBy: deps.instanceId, status: 'RUNNING' }, data: { heartbeatAt: new Date() } });
+        // Cancelled, or taken over after this instance looked dead: stop working on it.
+        if (count === 0) aborter.abort();
+      })().catch((error: unknown) => deps.logger.warn({ err: error, jobId: job.id }, 'batch heartbeat failed'));
+    }, Math.max(100, Math.floor(config.orphanTimeoutMs / 3)));
+    const inFlight = new Set<Promise<void>>();
+    try {
+      while (!aborter.signal.aborted && !stopping) {
+        if (inFlight.size >= config.batchConcurrency) {
+          await Promise.race(inFlight);
+          continue;
+        }
+        const next = await prisma.batchRequest.findFirst({ where: { jobId: job.id, status: 'PENDING' }, orderBy: { position: 'asc' } });
+        if (!next) break;
+        const { count } = await prisma.batchRequest.updateMany({ where: { id: next.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
+        if (count === 0) continue;
+        const task = model
+          ? runRequest(job, model, next, aborter.signal)
+          : finishRequest(job, next, { status: 'FAILED', errorCode: 'BAD_USER_INPUT', errorMessage: `Model ${job.modelId} is no longer available.` });
+        const tracked = task
+          .catch((error: unknown) => deps.logger.error({ err: error, jobId: job.id, requestId: next.id }, 'batch request failed unexpectedly'))
+          .finally(() => inFlight.delete(tracked));
+        inFlight.add(tracked);
+      }
+      await Promise.all(inFlight);
+    } finally {
+      clearInterval(heartbeat);
+    }
+    if (stopping && !aborter.signal.aborted) {
+      // Shutting down mid-job: hand it back so another instance (or the next start) continues.
+      await prisma.batchJob.updateMany({ where: { id: job.id, claimedBy: deps.instanceId, status: 'RUNNING' }, data: { status: 'QUEUED', claimedBy: null } });
+      return;
+    }
+    const current = await prisma.batchJob.findUniqueOrThrow({ where: { id: job.id } });
+    if (current.status !== 'RUNNING' || current.claimedBy !== deps.instanceId) return;
+    await prisma.batchJob.updateMany({
+      where: { id: job.id, status: 'RUNNING', claimedBy: deps.instanceId },
+      data: { status: current.completed === 0 && current.failed > 0 ? 'FAILED' : 'COMPLETED', completedAt: new Date() },
+    });
+  }
+
+  async function work() {
+    while (!stopping) {
+      let job: BatchJob | null = null;
+      try {
+        job = await claimNext();
+        if (job) await runJob(job);
+      } catch (error) {
+        deps.logger.error({ err: error, jobId: job?.id }, 'batch worker failed');
+      }
+      if (!job && !stopping) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, config.batchPollMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    }
+  }
+
+  return {
+    async submit(actor: Actor, input: BatchInput): Promise<BatchJob> {
+      const model = validate(actor, input);
+      await deps.limits.consumeChatRequest({ userId: actor.billedUserId, tier: actor.tier, isGuest: actor.isGuest, freeMessagesUsed: 0 });
+      const job = await prisma.$transaction(async (transaction) => {
+        const created = await transaction.batchJob.create({
+          data: {
+            ownerId: actor.userId,
+            billedUserId: actor.billedUserId,
+            apiKeyId: actor.apiKeyId ?? null,
+            tier: actor.tier,
+            modelId: model.id,
+            systemPrompt: input.systemPrompt ?? null,
+            total: input.requests.length,
+          },
+        });
+        await transaction.batchRequest.createMany({
+          data: input.requests.map((request, position) => ({ jobId: created.id, position, customId: request.customId, content: request.content })),
+        });
+        return created;
+      });
+      wake?.();
+      return job;
+    },
+
+    get: ownedJob,
+
+    async cancel(actor: Actor, id: string): Promise<BatchJob> {
+      const job = await ownedJob(actor, id);
+      if (isFinished(job)) return job;
+      await prisma.$transaction([
+        prisma.batchJob.updateMany({ where: { id, status: { in: ['QUEUED', 'RUNNING'] } }, data: { status: 'CANCELLED', completedAt: new Date() } }),
+        prisma.batchRequest.updateMany({ where: { jobId: id, status: 'PENDING' }, data: { status: 'CANCELLED', completedAt: new Date() } }),
+      ]);
+      return prisma.batchJob.findUniqueOrThrow({ where: { id } });
+    },
+
+    /** The job's results in order, a page at a time, for the JSONL download. */
+    async *results(job: BatchJob): AsyncGenerator<BatchRequest> {
+      let position = -1;
+      for (;;) {
+        const page = await prisma.batchRequest.findMany({ where: { jobId: job.id, position: { gt: position } }, orderBy: { position: 'asc' }, take: 500 });
+        if (page.length === 0) return;
+        yield* page;
+        position = page.at(-1)!.position;
+      }
+    },
+
+    /** Starts this instance's worker: it claims one job at a time and runs its requests `batchConcurrency` at once. */
+    start() {
+      loop ??= work();
+    },
+
+    async stop() {
+      stopping = true;
+      wake?.();
+      await loop;
+    },
+  };
+}
+
+export type BatchService = ReturnType<typeof createBatchService>;

@@ -1,0 +1,27 @@
+import type { MessageStatus } from '../../generated/prisma/enums.js';
+
+export interface ToolCallData {
+  id: string;
+  name: string;
+  arguments: string;
+  result?: string | null;
+}
+
+interface EventBase {
+  messageId: string;
+  conversationId: string;
+  /** 1, 2, 3, ... per message; MessageFinished has the last one. */
+  seq: number;
+}
+
+export type MessageEvent =
+  | (EventBase & { type: 'TokenDelta'; delta: string })
+  | (EventBase & { type: 'ToolCallEvent'; toolCall: ToolCallData })
+  | (EventBase & { type: 'ToolResultEvent'; toolCallId: string; result: string })
+  | (EventBase & { type: 'MessageFinished'; status: MessageStatus });
+
+export type MessageEventInput = MessageEvent extends infer Event
+  ? Event extends EventBase
+    ? Omit<Event, 'seq'>
+    : never
+  : never;

@@ -1,0 +1,99 @@
+import { builder } from '../../graphql/builder.js';
+import { ModelRef } from '../catalog/catalog.schema.js';
+import type { ToolCallData } from '../chat/message-events.js';
+
+export const RoleEnum = builder.enumType('Role', { values: ['USER', 'ASSISTANT', 'SYSTEM', 'TOOL'] as const });
+export const MessageStatusEnum = builder.enumType('MessageStatus', {
+  values: ['PENDING', 'STREAMING', 'COMPLETE', 'STOPPED', 'FAILED'] as const,
+});
+
+export const ToolCallRef = builder.objectRef<ToolCallData>('ToolCall').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    arguments: t.exposeString('arguments'),
+    result: t.string({ nullable: true, resolve: (call) => call.result ?? null }),
+  }),
+});
+
+interface UsageShape {
+  inputTokens: number;
+  outputTokens: number;
+  cost: number;
+  latencyMs: number;
+  timeToFirstTokenMs: number | null;
+}
+
+const MessageUsageRef = builder.objectRef<UsageShape>('MessageUsage').implement({
+  fields: (t) => ({
+    inputTokens: t.exposeInt('inputTokens'),
+    outputTokens: t.exposeInt('outputTokens'),
+    cost: t.exposeFloat('cost', { description: 'USD, from the catalog prices of the model.' }),
+    latencyMs: t.exposeInt('latencyMs'),
+    timeToFirstTokenMs: t.exposeInt('timeToFirstTokenMs', { nullable: true }),
+  }),
+});
+
+const ProviderErrorRef = builder.objectRef<{ code: string; message: string }>('ProviderError').implement({
+  fields: (t) => ({ code: t.exposeString('code'), message: t.exposeString('message') }),
+});
+
+export const MessageRef = builder.prismaNode('Message', {
+  id: { field: 'id' },
+  // node(id) only finds messages of the caller's own conversations.
+  findUnique: (id, context) => ({ id, conversation: { ownerId: context.actor?.userId ?? '' } }),
+  fields: (t) => ({
+    conversation: t.relation('conversation'),
+    role: t.expose('role', { type: RoleEnum }),
+    content: t.string({
+      description: 'What has arrived so far while STREAMING.',
+      resolve: async (message, _args, context) => {
+        const live = message.status === 'STREAMING' ? context.services.chat.liveContent(message.id) : undefined;
+        // Live text of an encrypted reply is shown only to a caller whose secret opens its stored text.
+        if (live) return !live.sealed || (await context.ownKeys()) ? live.text : '';
+        return (await context.open(message.content)) ?? '';
+      },
+    }),
+    status: t.expose('status', { type: MessageStatusEnum }),
+    model: t.field({
+      type: ModelRef,
+      nullable: true,
+      resolve: (message, _args, context) => (message.modelId ? context.services.catalog.find(message.modelId) : null),
+    }),
+    parent: t.relation('parent', { nullable: true, description: 'The user message an assistant reply answers.' }),
+    toolCalls: t.field({
+      type: [ToolCallRef],
+      resolve: (message) => (Array.isArray(message.toolCalls) ? (message.toolCalls as unknown as ToolCallData[]) : []),
+    }),
+    usage: t.field({
+      type: MessageUsageRef,
+      nullable: true,
+      resolve: (message) =>
+        message.inputTokens === null || message.outputTokens === null
+          ? null
+          : {
+              inputTokens: message.inputTokens,
+              outputTokens: message.outputTokens,
+              cost: message.cost ?? 0,
+              latencyMs: message.latencyMs ?? 0,
+              timeToFirstTokenMs: message.timeToFirstTokenMs,
+            },
+    }),
+    error: t.field({
+      type: ProviderErrorRef,
+      nullable: true,
+      resolve: (message) => (message.errorCode ? { code: message.errorCode, message: message.errorMessage ?? '' } : null),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+builder.prismaObjectField('Conversation', 'lastMessage', (t) =>
+  t.field({
+    type: MessageRef,
+    nullable: true,
+    select: { messages: { orderBy: { position: 'desc' }, take: 1 } },
+    resolve: (conversation) => conversation.messages[0] ?? null,
+  }),
+);

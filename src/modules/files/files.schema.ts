@@ -1,0 +1,66 @@
+import { requireActor } from '../../context.js';
+import { builder } from '../../graphql/builder.js';
+import { parseGlobalId } from '../../graphql/global-id.js';
+
+export const UploadedFileRef = builder.prismaNode('UploadedFile', {
+  id: { field: 'id' },
+  findUnique: (id, context) => ({ id, ownerId: context.actor?.userId ?? '' }),
+  fields: (t) => ({
+    filename: t.exposeString('filename'),
+    mimeType: t.exposeString('mimeType', { description: 'Sniffed from the bytes, not trusted from the client.' }),
+    size: t.exposeInt('size', { description: 'Bytes.' }),
+    tokenCount: t.exposeInt('tokenCount', { description: 'Tokens of the extracted text (o200k; an estimate for images and for other vendors).' }),
+    conversation: t.relation('conversation', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true, description: 'Set while the file is attached to no conversation.' }),
+  }),
+});
+
+builder.prismaObjectField('Conversation', 'files', (t) =>
+  t.relation('files', { query: { orderBy: { createdAt: 'asc' } } }),
+);
+
+builder.prismaObjectField('Message', 'attachments', (t) =>
+  t.field({
+    type: [UploadedFileRef],
+    select: { attachments: { select: { file: true } } },
+    resolve: (message) => message.attachments.map((attachment) => attachment.file),
+  }),
+);
+
+builder.queryField('files', (t) =>
+  t.prismaField({
+    type: ['UploadedFile'],
+    description: 'Your uploaded files, newest first; only those of one conversation when it is given.',
+    authScopes: { caller: true },
+    args: { conversationId: t.arg.id() },
+    resolve: (query, _root, args, context) =>
+      context.services.db.prisma.uploadedFile.findMany({
+        ...query,
+        where: {
+          ownerId: requireActor(context).userId,
+          ...(args.conversationId ? { conversationId: parseGlobalId(String(args.conversationId), 'Conversation') } : {}),
+        },
+        orderBy: { createdAt: 'desc' },
+      }),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  uploadFile: t.field({
+    type: UploadedFileRef,
+    description: 'GraphQL multipart request. Text, Markdown, CSV, JSON, HTML, PDF, DOCX, PNG, JPEG, WebP or GIF, judged by the bytes. Without a conversation the file expires unless a message uses it.',
+    authScopes: { writer: true },
+    args: { file: t.arg({ type: 'File', required: true }), conversationId: t.arg.id() },
+    resolve: (_root, args, context) =>
+      context.services.files.upload(requireActor(context), args.file, args.conversationId ? parseGlobalId(String(args.conversationId), 'Conversation') : null),
+  }),
+  removeFiles: t.field({
+    type: [UploadedFileRef],
+    description: 'Removes your files; ids already gone are ignored, so it is safe to repeat.',
+    authScopes: { writer: true },
+    args: { ids: t.arg.idList({ required: true }) },
+    resolve: (_root, args, context) =>
+      context.services.files.remove(requireActor(context), args.ids.map((id) => parseGlobalId(String(id), 'UploadedFile'))),
+  }),
+}));

@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import type { PrismaClient, UploadedFile } from '../../generated/prisma/client.js';
+import type { Transaction } from '../credits/credits.service.js';
+import { notFound, UserFacingError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { countTokens } from '../../lib/tokens.js';
+import type { Actor } from '../identity/actor.js';
+import type { FileStore } from './file-store.js';
+import { acceptedTypes, detectType } from './file-types.js';
+import { extractText } from './text-extraction.js';
+
+export interface FileLimits {
+  maxFileBytes: number;
+  maxConversationBytes: number;
+  maxFilesPerRequest: number;
+  /** Minutes a file not attached to a conversation is kept. */
+  ttlMinutes: number;
+}
+
+/** What an image costs in context: OpenAI's figure for a high-detail 512 px tile set, used as an estimate for every vendor. */
+export const IMAGE_TOKENS = 765;
+
+const tooLarge = (limit: number, what: 'file' | 'conversation') =>
+  new UserFacingError('PAYLOAD_TOO_LARGE', what === 'file' ? 'files.tooLarge' : 'files.conversationFull', { limit }, { limit });
+
+export const isImage = (file: Pick<UploadedFile, 'mimeType'>) => acceptedTypes[file.mimeType] === 'image';
+
+export function createFilesService(prisma: PrismaClient, store: FileStore, limits: FileLimits, logger: Logger) {
+  async function ownedConversation(actor: Actor, conversationId: string) {
+    const conversation = await prisma.conversation.findFirst({ where: { id: conversationId, ownerId: actor.userId }, select: { id: true } });
+    if (!conversation) throw notFound('Conversation', conversationId);
+  }
+
+  /** Drops bytes no row points at any more. */
+  async function releaseBytes(sha256s: string[]) {
+    for (const sha256 of new Set(sha256s)) {
+      if ((await prisma.uploadedFile.count({ where: { sha256 } })) === 0) await store.delete(sha256);
+    }
+  }
+
+  async function checkConversationRoom(conversationId: string, incoming: number) {
+    const { _sum } = await prisma.uploadedFile.aggregate({ where: { conversationId }, _sum: { size: true } });
+    if ((_sum.size ?? 0) + incoming > limits.maxConversationBytes) throw tooLarge(limits.maxConversationBytes, 'conversation');
+  }
+
+  return {
+    limits,
+
+    async upload(actor: Actor, file: File, conversationId?: string | null): Promise<UploadedFile> {
+      if (conversationId) await ownedConversation(actor, conversationId);
+      if (file.size > limits.maxFileBytes) throw tooLarge(limits.maxFileBytes, 'file');
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const { mimeType, kind } = await detectType(bytes, file.name);
+      const text = await extractText(bytes, kind);
+      if (conversationId) await checkConversationRoom(conversationId, bytes.byteLength);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      if (!(await store.has(sha256))) await store.put(sha256, bytes);
+      try {
+        return await prisma.uploadedFile.create({
+          data: {
+            ownerId: actor.userId,
+            conversationId: conversationId ?? null,
+            filename: (file.name || 'upload').slice(0, 255),
+            mimeType,
+            size: bytes.byteLength,
+            sha256,
+            text,
+            tokenCount: text === null ? IMAGE_TOKENS : countTokens(text),
+            expiresAt: conversationId ? null : new Date(Date.now() + limits.ttlMinutes * 60_000),
+          },
+        });
+      } catch (error) {
+        await releaseBytes([sha256]);
+        throw error;
+      }
+    },
+
+    /** The caller's files for a message; every id must be theirs. */
+    async forMessage(actor: Actor, fileIds: string[]): Promise<UploadedFile[]> {
+      if (fileIds.length === 0) return [];
+      const files = await prisma.uploadedFile.findMany({ where: { id: { in: fileIds }, ownerId: actor.userId } });
+      const missing = fileIds.find((id) => !files.some((file) => file.id === id));
+      if (missing) throw notFound('UploadedFile', missing);
+      return fileIds.map((id) => files.find((file) => file.id === id)!);
+    },
+
+    /** Attaching a file to a message keeps it: it belongs to the conversation from then on. */
+    async attach(transaction: Transaction, messageId: string, conversationId: string, files: UploadedFile[]) {
+      for (const file of files) {
+        await transaction.messageAttachment.create({ data: { messageId, fileId: file.id } });
+        if (file.conversationId === null || file.expiresAt !== null) {
+          await transaction.uploadedFile.update({ where: { id: file.id }, data: { conversationId: file.conversationId ?? conversationId, expiresAt: null } });
+        }
+      }
+    },
+
+    checkConversationRoom,
+
+    async dataUrl(file: UploadedFile): Promise<string> {
+      return `data:${file.mimeType};base64,${(await store.get(file.sha256)).toString('base64')}`;
+    },
+
+    /** Removes the caller's files; ids that are not (or no longer) theirs are ignored, so calling twice is harmless. */
+    async remove(actor: Actor, ids: string[]): Promise<UploadedFile[]> {
+      const files = await prisma.uploadedFile.findMany({ where: { id: { in: ids }, ownerId: actor.userId } });
+      await prisma.uploadedFile.deleteMany({ where: { id: { in: files.map((file) => file.id) } } });
+      await releaseBytes(files.map((file) => file.sha256));
+      return files;
+    },
+
+    /** Deletes expired files and their bytes. */
+    async sweep(now = new Date()): Promise<number> {
+      const expired = await prisma.uploadedFile.findMany({ where: { expiresAt: { lt: now } }, select: { id: true, sha256: true } });
+      if (expired.length === 0) return 0;
+      await prisma.uploadedFile.deleteMany({ where: { id: { in: expired.map((file) => file.id) } } });
+      await releaseBytes(expired.map((file) => file.sha256));
+      logger.info({ removed: expired.length }, 'swept expired files');
+      return expired.length;
+    },
+  };
+}
+
+export type FilesService = ReturnType<typeof createFilesService>;

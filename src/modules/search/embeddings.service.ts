@@ -1,0 +1,45 @@
+import type { ProviderRegistry } from '../../lib/llm/provider-registry.js';
+import type { CatalogService } from '../catalog/catalog.service.js';
+import type { CatalogModel } from '../catalog/catalog.types.js';
+import type { Actor } from '../identity/actor.js';
+import type { UsageService } from '../usage/usage.service.js';
+
+export function cosineSimilarity(a: readonly number[], b: readonly number[]): number {
+  let dot = 0;
+  let normA = 0;
+  let normB = 0;
+  for (let index = 0; index < Math.min(a.length, b.length); index += 1) {
+    dot += a[index]! * b[index]!;
+    normA += a[index]! ** 2;
+    normB += b[index]! ** 2;
+  }
+  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
+}
+
+/** Vectors from the configured embedding model, through its provider's embeddings endpoint; metered as usage. */
+export function createEmbeddingsService(registry: ProviderRegistry, catalog: CatalogService, usage: UsageService, modelId: string | undefined) {
+  const model: CatalogModel | undefined = modelId ? catalog.find(modelId) : undefined;
+  const client = model ? registry.clientFor(model.provider) : undefined;
+
+  return {
+    /** Whether meaning-based ranking is possible; otherwise callers fall back to full-text search. */
+    available: Boolean(model && client),
+    modelId: model?.id ?? null,
+
+    async embed(actor: Pick<Actor, 'userId' | 'billedUserId' | 'apiKeyId'>, texts: string[]): Promise<number[][] | null> {
+      if (!model || !client || texts.length === 0) return null;
+      const startedAt = Date.now();
+      try {
+        const response = await client.embeddings.create({ model: model.id, input: texts.map((text) => text.slice(0, 8_000)) });
+        const tokens = response.usage?.prompt_tokens ?? 0;
+        await usage.record({ actor, modelId: model.id, action: 'EMBEDDING', inputTokens: tokens, cost: catalog.costOf(model, tokens, 0), success: true, latencyMs: Date.now() - startedAt });
+        return response.data.sort((a, b) => a.index - b.index).map((item) => item.embedding);
+      } catch (error) {
+        await usage.record({ actor, modelId: model.id, action: 'EMBEDDING', cost: 0, success: false, latencyMs: Date.now() - startedAt });
+        throw error;
+      }
+    },
+  };
+}
+
+export type EmbeddingsService = ReturnType<typeof createEmbeddingsService>;
