@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { createBatchService } from '../../src/modules/batch/batch.service.js';
+import { eventually, startGateway, type Gateway } from '../support/harness.js';
+
+const JOB_FIELDS = 'id status model { id } total completed failed cost createdAt completedAt resultsUrl';
+const SUBMIT = /* GraphQL */ `mutation ($input: BatchInput!) { submitBatch(input: $input) { ${JOB_FIELDS} } }`;
+const JOB = /* GraphQL */ `query ($id: ID!) { batchJob(id: $id) { ${JOB_FIELDS} } }`;
+const JOBS = /* GraphQL */ `query ($first: Int, $after: String) { batchJobs(first: $first, after: $after) { totalCount edges { cursor node { id status } } pageInfo { hasNextPage endCursor } } }`;
+const CANCEL = /* GraphQL */ `mutation ($id: ID!) { cancelBatch(id: $id) { ${JOB_FIELDS} } }`;
+const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
+
+let gateway: Gateway;
+beforeAll(async () => {
+  gateway = await startGateway({ batchConcurrency: 3, batchPollMs: 50 });
+});
+afterAll(() => gateway?.close());
+beforeEach(() => gateway.upstream.reset());
+
+const balanceOf = async (userId: string) => (await gateway.app.services.db.prisma.user.findUniqueOrThrow({ where: { id: userId } })).creditBalance;
+const requests = (count: number, prefix = 'q') => Array.from({ length: count }, (_, index) => ({ customId: `${prefix}-${index + 1}`, content: `${prefix} question ${index + 1}` }));
+
+async function finished(caller: { execute: (query: string, variables?: Record<string, unknown>) => Promise<{ data?: any }> }, id: string) {
+  return eventually(async () => {
+    const job = (await caller.execute(JOB, { id })).data.batchJob;
+    return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.status) ? job : null;
+  }, 20_000);
+}
+
+async function download(url: string, headers: Record<string, string>) {
+  const response = await fetch(url, { headers });
+  const text = await response.text();
+  return { status: response.status, type: response.headers.get('content-type'), text, lines: response.ok ? text.trim().split('\n').map((line) => JSON.parse(line)) : [] };
+}
+
+describe('batch jobs', () => {
+  test('a job runs every request with bounded concurrency, reports progress and cost, and streams JSONL to its owner', async () => {
+    const user = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    gateway.upstream.behave({ tokens: 8, delayMs: 15 });
+    const submitted = await user.execute(SUBMIT, { input: { model: 'fake-a', systemPrompt: 'Answer briefly.', requests: requests(9) } });
+    expect(submitted.errors).toBeUndefined();
+    expect(submitted.data.submitBatch).toMatchObject({ status: 'QUEUED', model: { id: 'fake-a' }, total: 9, completed: 0, failed: 0, resultsUrl: null });
+
+    const job = await finished(user, submitted.data.submitBatch.id);
+    expect(job).toMatchObject({ status: 'COMPLETED', total: 9, completed: 9, failed: 0 });
+    expect(job.completedAt).not.toBeNull();
+    const chats = gateway.upstream.requests.filter((request) => request.path.endsWith('/chat/completions'));
+    expect(chats).toHaveLength(9);
+    expect(chats.every((request) => request.body.messages[0].content === 'Answer briefly.' && request.body.stream !== true)).toBe(true);
+    expect(gateway.upstream.peakRequests()).toBeGreaterThan(1);
+    expect(gateway.upstream.peakRequests()).toBeLessThanOrEqual(3);
+
+    const results = await download(job.resultsUrl, user.headers);
+    expect(results.status).toBe(200);
+    expect(results.type).toContain('application/jsonl');
+    expect(results.lines.map((line) => line.custom_id)).toEqual(requests(9).map((request) => request.customId));
+    expect(results.lines.every((line) => line.status === 'succeeded' && line.response.content.includes('tok8') && line.error === null)).toBe(true);
+
+    // Each request paid for what it used, and the job's cost is their sum.
+    const costs = results.lines.map((line) => line.response.cost as number);
+    expect(job.cost).toBeCloseTo(costs.reduce((sum, cost) => sum + cost, 0), 9);
+    expect(await balanceOf(user.id)).toBe(1_000_000 - costs.reduce((sum, cost) => sum + Math.ceil(cost * 1_000_000 - 1e-9), 0));
+  });
+
+  test('jobs are private: another caller sees nothing and cannot download or cancel them', async () => {
+    const owner = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    const other = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    const id = (await owner.execute(SUBMIT, { input: { model: 'fake-a', requests: requests(2) } })).data.submitBatch.id;
+    const job = await finished(owner, id);
+    expect((await other.execute(JOB, { id })).data.batchJob).toBeNull();
+    expect((await other.execute(JOBS)).data.batchJobs.totalCount).toBe(0);
+    expect(codeOf(await other.execute(CANCEL, { id }))).toBe('NOT_FOUND');
+    expect((await download(job.resultsUrl, other.headers)).status).toBe(404);
+    expect((await download(job.resultsUrl, {})).status).toBe(401);
+    expect((await owner.execute(JOBS)).data.batchJobs).toMatchObject({ totalCount: 1, edges: [{ node: { id, status: 'COMPLETED' } }] });
+  });
+
+  test('bad input is refused whole, and batch is a PRO feature', async () => {
+    const user = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    const bad = [
+      { model: 'fake-a', requests: [] },
+      { model: 'fake-a', requests: [{ customId: 'same', content: 'a' }, { customId: 'same', content: 'b' }] },
+      { model: 'fake-a', requests: [{ customId: 'x', content: '   ' }] },
+      { model: 'no-such-model', requests: requests(1) },
+    ];
+    for (const input of bad) expect(codeOf(await user.execute(SUBMIT, { input })), JSON.stringify(input)).toBe('BAD_USER_INPUT');
+    expect((await user.execute(JOBS)).data.batchJobs.totalCount).toBe(0);
+    expect(codeOf(await (await gateway.user({ tier: 'BASIC' })).execute(SUBMIT, { input: { model: 'fake-a', requests: requests(1) } }))).toBe('FORBIDDEN');
+  });
+
+  test('a provider failure fails the requests (and the job), charging nothing', async () => {
+    const user = await gateway.user({ tier: 'PRO', credits: 200_000 });
+    gateway.upstream.behave({ failStatus: 500 });
+    const id = (await user.execute(SUBMIT, { input: { model: 'fake-a', requests: requests(3) } })).data.submitBatch.id;
+    const job = await finished(user, id);
+    expect(job).toMatchObject({ status: 'FAILED', completed: 0, failed: 3, cost: 0 });
+    const results = await download(job.resultsUrl, user.headers);
+    expect(results.lines.map((line) => [line.status, line.error.code])).toEqual([
+      ['failed', 'PROVIDER_ERROR'],
+      ['failed', 'PROVIDER_ERROR'],
+      ['failed', 'PROVIDER_ERROR'],
+    ]);
+    expect(await balanceOf(user.id)).toBe(200_000);
+  });
+
+  test('cancelling keeps what was answered, cancels the rest, and leaves no credits reserved', async () => {
+    const user = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    gateway.upstream.behave({ tokens: 10, delayMs: 20 });
+    const id = (await user.execute(SUBMIT, { input: { model: 'fake-a', requests: requests(30) } })).data.submitBatch.id;
+    await eventually(async () => (await user.execute(JOB, { id })).data.batchJob.completed >= 3);
+    const cancelled = await user.execute(CANCEL, { id });
+    expect(cancelled.data.cancelBatch.status).toBe('CANCELLED');
+    // In-flight requests end too; then nothing runs any more.
+    const prisma = gateway.app.services.db.prisma;
+    await eventually(async () => (await prisma.batchRequest.count({ where: { jobId: await rawId(id), status: { in: ['RUNNING', 'PENDING'] } } })) === 0);
+    const job = (await user.execute(JOB, { id })).data.batchJob;
+    expect(job.status).toBe('CANCELLED');
+    expect(job.completed).toBeLessThan(30);
+    const results = await download(job.resultsUrl, user.headers);
+    const succeeded = results.lines.filter((line) => line.status === 'succeeded');
+    expect(succeeded).toHaveLength(job.completed);
+    expect(results.lines.filter((line) => line.status === 'cancelled').length).toBe(30 - job.completed - job.failed);
+    const spent = succeeded.reduce((sum, line) => sum + Math.ceil(line.response.cost * 1_000_000 - 1e-9), 0);
+    expect(await balanceOf(user.id)).toBe(1_000_000 - spent);
+  });
+
+  test('two workers on one database: each job is claimed once and every request answered exactly once', async () => {
+    const services = gateway.app.services;
+    // A second worker with its own identity, as another instance would run.
+    const rival = createBatchService({
+      prisma: services.db.prisma,
+      config: services.config,
+      catalog: services.catalog,
+      registry: services.registry,
+      credits: services.credits,
+      limits: services.limits,
+      usage: services.usage,
+      logger: services.logger,
+      instanceId: 'rival-worker',
+    });
+    rival.start();
+    try {
+      const user = await gateway.user({ tier: 'PRO', credits: 5_000_000 });
+      gateway.upstream.behave({ tokens: 4, delayMs: 5 });
+      const ids: string[] = [];
+      for (let index = 0; index < 4; index += 1) {
+        ids.push((await user.execute(SUBMIT, { input: { model: 'fake-a', requests: requests(6, `job${index}`) } })).data.submitBatch.id);
+      }
+      const jobs = await Promise.all(ids.map((id) => finished(user, id)));
+      expect(jobs.every((job) => job.status === 'COMPLETED' && job.completed === 6)).toBe(true);
+      const asked = gateway.upstream.requests.filter((request) => request.path.endsWith('/chat/completions')).map((request) => request.body.messages.at(-1).content);
+      expect(asked).toHaveLength(24);
+      expect(new Set(asked).size).toBe(24);
+      const rows = await services.db.prisma.batchJob.findMany({ where: { id: { in: await Promise.all(ids.map(rawId)) } }, select: { claimedBy: true } });
+      expect(rows.every((row) => row.claimedBy !== null)).toBe(true);
+      // Both workers took part.
+      expect(new Set(rows.map((row) => row.claimedBy)).size).toBe(2);
+    } finally {
+      await rival.stop();
+    }
+  });
+});
+
+async function rawId(globalId: string) {
+  return Buffer.from(globalId, 'base64url').toString('utf8').split(':')[1]!;
+}

@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
+import { startGateway, type Gateway } from '../support/harness.js';
+
+// A real browser (Debian's Chromium, driven by playwright-core) against a real server.
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let gateway: Gateway;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(executablePath)) throw new Error(`Chromium is needed for the browser tests: install it (apt-get install chromium) or set CHROMIUM_PATH. Not found at ${executablePath}.`);
+  gateway = await startGateway();
+  browser = await chromium.launch({
+    executablePath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await gateway?.close();
+});
+beforeEach(() => gateway.upstream.reset());
+
+test('GraphiQL runs a query and streams a chatStream subscription in the page', async () => {
+  const page = await browser.newPage();
+  gateway.upstream.behave({ tokens: 15, delayMs: 20 });
+  await page.goto(`${gateway.url}/graphql`);
+  // It opens on a chatStream subscription with a guest header already set.
+  const execute = page.locator('.graphiql-execute-button');
+  await execute.waitFor();
+  await execute.click();
+  // The editor holds two operations; GraphiQL asks which one to run.
+  await page.locator('.graphiql-dropdown-item[role="menuitem"]', { hasText: 'Chat' }).click();
+  const result = page.locator('.result-window, .graphiql-response').first();
+  // The result editor renders spaces as no-break spaces.
+  const responseText = async () => (await result.innerText()).replace(/\u00a0/g, ' ');
+  await expect.poll(responseText, { timeout: 15_000 }).toContain('"status": "COMPLETE"');
+  const streamed = await responseText();
+  expect(streamed).toContain('COMPLETE');
+  expect(streamed).toContain('tok15');
+
+  // A query typed into the editor of a fresh page.
+  await page.reload();
+  await execute.waitFor();
+  await page.locator('.graphiql-query-editor').click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Backspace');
+  // insertText, not typing key by key: the editor would close every brace it opens.
+  await page.keyboard.insertText('{ health { database defaultModel } }');
+  await execute.click();
+  await expect.poll(responseText, { timeout: 10_000 }).toContain('"defaultModel": "fake-a"');
+  await page.close();
+}, 60_000);
+
+test('the demo page streams two models side by side, shows usage, takes feedback and lists the conversation', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  gateway.upstream.behave({ tokens: 25, delayMs: 25 });
+  await page.goto(`${gateway.url}/`);
+  await page.locator('body[data-ready="true"]').waitFor();
+  for (const model of ['fake-a', 'fake-b']) await page.locator(`input[name="model"][value="${model}"]`).check();
+  await page.fill('#message', 'Compare yourselves, please.');
+  await page.click('#send');
+
+  const columns = page.locator('.reply');
+  await expect.poll(() => columns.count()).toBe(2);
+  // Text arrives while the replies are still streaming, in both columns.
+  await expect.poll(async () => (await columns.locator('.text').allInnerTexts()).every((text) => text.includes('tok3'))).toBe(true);
+  expect(await columns.locator('.status').allInnerTexts()).toEqual(['streaming', 'streaming']);
+  await expect.poll(async () => columns.locator('.status').allInnerTexts(), { timeout: 15_000 }).toEqual(['complete', 'complete']);
+  expect(await columns.locator('.text').allInnerTexts()).toEqual([expect.stringContaining('tok25'), expect.stringContaining('tok25')]);
+  expect(await columns.locator('.meta').first().innerText()).toMatch(/\d+ in · \d+ out · \$0\.\d+ · \d+ ms/);
+
+  await columns.first().locator('button[aria-label="THUMBS_UP"]').click();
+  await expect.poll(() => columns.first().locator('button[aria-label="THUMBS_UP"]').getAttribute('aria-pressed')).toBe('true');
+  await expect.poll(() => page.locator('#conversations li').allInnerTexts()).toEqual(['Compare yourselves, please.']);
+  if (process.env.UPDATE_SCREENSHOTS) await page.screenshot({ path: path.resolve(import.meta.dirname, '../../docs/demo-page.png') });
+
+  const feedback = await gateway.app.services.db.prisma.feedback.count({ where: { kind: 'THUMBS_UP' } });
+  expect(feedback).toBe(1);
+  await page.close();
+}, 60_000);

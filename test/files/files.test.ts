@@ -1,0 +1,214 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { eventually, startGateway, type Gateway } from '../support/harness.js';
+import { CHAT } from '../support/operations.js';
+import { docxWith, elfBytes, file, pdfWith, tinyPng } from './fixtures.js';
+
+const UPLOAD = /* GraphQL */ `mutation ($file: File!, $conversationId: ID) { uploadFile(file: $file, conversationId: $conversationId) { id filename mimeType size tokenCount expiresAt conversation { id } } }`;
+const REMOVE = /* GraphQL */ `mutation ($ids: [ID!]!) { removeFiles(ids: $ids) { id filename } }`;
+const FILES = /* GraphQL */ `query ($conversationId: ID) { files(conversationId: $conversationId) { id filename } }`;
+const CHAT_WITH_ATTACHMENTS = /* GraphQL */ `mutation ($input: SendMessageInput!) { chat(input: $input) { conversation { id files { filename } } userMessage { id attachments { filename mimeType } } replies { content status } } }`;
+const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
+
+let gateway: Gateway;
+let filesDir: string;
+const MAX_FILE = 256 * 1024;
+
+beforeAll(async () => {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  filesDir = await mkdtemp(path.join(tmpdir(), 'gateway-files-test-'));
+  gateway = await startGateway({ filesDir, maxFileBytes: MAX_FILE, maxConversationFileBytes: 400 * 1024, maxFilesPerRequest: 3 });
+});
+afterAll(() => gateway?.close());
+beforeEach(() => gateway.upstream.reset());
+
+async function storedBlobs(): Promise<string[]> {
+  const shards = await readdir(filesDir).catch(() => [] as string[]);
+  return (await Promise.all(shards.map((shard) => readdir(path.join(filesDir, shard))))).flat();
+}
+const upstreamUserContent = () => {
+  const messages = gateway.upstream.requests.filter((request) => request.path.endsWith('/chat/completions')).at(-1)!.body.messages;
+  return messages.at(-1).content;
+};
+
+describe('types come from the bytes', () => {
+  test.each([
+    ['notes.txt', 'Plain words about llamas.', 'text/plain'],
+    ['readme', '# Title\n\n- item one\n- item two', 'text/markdown'],
+    ['table.dat', 'name,age\nada,36\ngrace,45', 'text/csv'],
+    ['data.txt', '{"llamas": 3}', 'application/json'],
+    ['page.bin', '<!doctype html><html><body><p>Hello <b>llamas</b></p></body></html>', 'text/html'],
+  ])('%s is %s', async (name, content, expected) => {
+    const result = await gateway.guest().upload(UPLOAD, { file: null }, { file: file(content, name, 'application/octet-stream') });
+    expect(result.data.uploadFile).toMatchObject({ filename: name, mimeType: expected, size: Buffer.byteLength(content) });
+    expect(result.data.uploadFile.tokenCount).toBeGreaterThan(0);
+  });
+
+  test('PDF, DOCX and PNG are recognised whatever the client claims', async () => {
+    const guest = gateway.guest();
+    const pdf = await guest.upload(UPLOAD, { file: null }, { file: file(await pdfWith(['Quarterly revenue grew 12 percent.']), 'report.txt', 'text/plain') });
+    expect(pdf.data.uploadFile.mimeType).toBe('application/pdf');
+    const docx = await guest.upload(UPLOAD, { file: null }, { file: file(await docxWith(['Minutes of the meeting.']), 'minutes.pdf', 'application/pdf') });
+    expect(docx.data.uploadFile.mimeType).toBe('application/vnd.openxmlformats-officedocument.wordprocessingml.document');
+    const png = await guest.upload(UPLOAD, { file: null }, { file: file(tinyPng, 'pixel.jpg', 'image/jpeg') });
+    expect(png.data.uploadFile).toMatchObject({ mimeType: 'image/png', tokenCount: 765 });
+  });
+
+  test('an executable named .txt is refused, naming its type, and nothing is kept', async () => {
+    const before = await storedBlobs();
+    const result = await gateway.guest().upload(UPLOAD, { file: null }, { file: file(elfBytes, 'innocent.txt') });
+    expect(result.status).toBe(400);
+    expect(codeOf(result)).toBe('BAD_USER_INPUT');
+    expect(result.errors![0]!.message).toContain('application/x-elf');
+    expect(await storedBlobs()).toEqual(before);
+  });
+});
+
+describe('limits', () => {
+  test('an oversized file is refused while it streams in: 413, and no bytes or rows remain', async () => {
+    const guest = gateway.guest();
+    const rowsBefore = await gateway.app.services.db.prisma.uploadedFile.count();
+    const blobsBefore = await storedBlobs();
+    const result = await guest.upload(UPLOAD, { file: null }, { file: file('x'.repeat(MAX_FILE + 1), 'big.txt') });
+    expect(result.status).toBe(413);
+    expect(codeOf(result)).toBe('PAYLOAD_TOO_LARGE');
+    expect(result.errors![0]!.message).toContain(String(MAX_FILE));
+    expect(await gateway.app.services.db.prisma.uploadedFile.count()).toBe(rowsBefore);
+    expect(await storedBlobs()).toEqual(blobsBefore);
+  });
+
+  test('more files in one request than allowed is 413', async () => {
+    const files = Object.fromEntries([0, 1, 2, 3].map((index) => [`input.attachments.${index}`, file(`file ${index}`, `f${index}.txt`)]));
+    const result = await gateway.guest().upload(CHAT_WITH_ATTACHMENTS, { input: { content: 'four files', attachments: [null, null, null, null] } }, files);
+    expect(result.status).toBe(413);
+    expect(codeOf(result)).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  test("a conversation's files have a total size limit", async () => {
+    const guest = gateway.guest();
+    const conversation = (await guest.execute(CHAT, { input: { content: 'start' } })).data.chat.conversation.id;
+    const upload = (index: number) => guest.upload(UPLOAD, { file: null, conversationId: conversation }, { file: file(`${index}`.padEnd(200 * 1024, 'y'), `part${index}.txt`) });
+    expect((await upload(1)).errors).toBeUndefined();
+    expect((await upload(2)).errors).toBeUndefined();
+    const third = await upload(3);
+    expect(codeOf(third)).toBe('PAYLOAD_TOO_LARGE');
+    expect((await guest.execute(FILES, { conversationId: conversation })).data.files).toHaveLength(2);
+  });
+});
+
+describe('files in a chat', () => {
+  test('the extracted text of a PDF and a DOCX reaches the model, after the message', async () => {
+    const guest = gateway.guest();
+    const pdf = (await guest.upload(UPLOAD, { file: null }, { file: file(await pdfWith(['The launch code is tangerine.']), 'secret.pdf', 'application/pdf') })).data.uploadFile;
+    const docx = (await guest.upload(UPLOAD, { file: null }, { file: file(await docxWith(['Budget approved for 2027.']), 'budget.docx') })).data.uploadFile;
+    const result = (await guest.execute(CHAT_WITH_ATTACHMENTS, { input: { content: 'Summarise these', fileIds: [pdf.id, docx.id] } })).data.chat;
+    const sent = upstreamUserContent();
+    expect(sent).toMatch(/^Summarise these\n\n\[file: secret\.pdf\]\n.*The launch code is tangerine\./s);
+    expect(sent).toContain('[file: budget.docx]\nBudget approved for 2027.');
+    expect(result.replies[0].content).toContain('Files: secret.pdf, budget.docx.');
+    expect(result.userMessage.attachments.map((attachment: any) => attachment.filename)).toEqual(['secret.pdf', 'budget.docx']);
+    expect(result.conversation.files.map((entry: any) => entry.filename)).toEqual(['secret.pdf', 'budget.docx']);
+    const attached = (await guest.execute(FILES, {})).data.files;
+    expect(attached).toHaveLength(2);
+  });
+
+  test('inline attachments are uploaded with the message; HTML arrives as text', async () => {
+    const guest = gateway.guest();
+    const result = await guest.upload(
+      CHAT_WITH_ATTACHMENTS,
+      { input: { content: 'What does the page say?', attachments: [null] } },
+      { 'input.attachments.0': file('<html><body><h1>Opening hours</h1><p>Monday to Friday</p></body></html>', 'hours.html', 'text/html') },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(upstreamUserContent()).toMatch(/\[file: hours\.html\]\nOPENING HOURS\n\nMonday to Friday/);
+    expect(result.data.chat.userMessage.attachments).toEqual([{ filename: 'hours.html', mimeType: 'text/html' }]);
+  });
+
+  test('images go to vision models as image parts; a text-only model gets a clear error', async () => {
+    const pro = await gateway.user({ tier: 'PRO' });
+    const image = (await pro.upload(UPLOAD, { file: null }, { file: file(tinyPng, 'chart.png', 'image/png') })).data.uploadFile;
+    await pro.execute(CHAT, { input: { content: 'What is in the chart?', fileIds: [image.id], models: ['fake-a'] } });
+    const content = upstreamUserContent();
+    expect(content[0]).toEqual({ type: 'text', text: 'What is in the chart?' });
+    expect(content[1].image_url.url).toMatch(/^data:image\/png;base64,/);
+    const refused = await pro.execute(CHAT, { input: { content: 'and you?', fileIds: [image.id], models: ['fake-pro'] } });
+    expect(codeOf(refused)).toBe('BAD_USER_INPUT');
+    expect(refused.errors![0]!.message).toContain('fake-pro');
+  });
+
+  test('files, history and prompt must fit the context window: oldest history goes first, then CONTEXT_TOO_LONG with the counts', async () => {
+    const guest = gateway.guest();
+    gateway.upstream.behave({ reply: 'ok '.repeat(3000) });
+    const first = (await guest.execute(CHAT, { input: { content: 'first question' } })).data.chat;
+    await guest.execute(CHAT, { input: { content: 'second question', conversationId: first.conversation.id } });
+    gateway.upstream.reset();
+    // The fake models have a 16,000-token window and keep 4,096 for the reply.
+    const large = (await guest.upload(UPLOAD, { file: null }, { file: file('lorem ipsum '.repeat(4_000), 'long.txt') })).data.uploadFile;
+    // Fits with the newest turns, not with the whole history.
+    expect(large.tokenCount + 3 * 3_000).toBeGreaterThan(16_000 - 4_096);
+    expect(large.tokenCount + 3_000).toBeLessThan(16_000 - 4_096);
+    await guest.execute(CHAT, { input: { content: 'third question', conversationId: first.conversation.id, fileIds: [large.id] } });
+    const sent = gateway.upstream.requests.at(-1)!.body.messages.map((message: any) => (typeof message.content === 'string' ? message.content.slice(0, 15) : 'parts'));
+    expect(sent[0]).not.toBe('first question');
+    expect(sent.at(-1)).toMatch(/^third question/);
+
+    const huge = (await guest.upload(UPLOAD, { file: null }, { file: file('lorem ipsum '.repeat(20_000), 'huge.txt') })).data.uploadFile;
+    const refused = await guest.execute(CHAT, { input: { content: 'too much', fileIds: [huge.id] } });
+    expect(refused.status).toBe(400);
+    expect(codeOf(refused)).toBe('CONTEXT_TOO_LONG');
+    expect(refused.errors![0]!.extensions).toMatchObject({ model: 'fake-a', available: 16_000 - 4_096 });
+    expect(refused.errors![0]!.extensions!.needed).toBeGreaterThan(16_000 - 4_096);
+  });
+});
+
+describe('storage', () => {
+  test('identical bytes are stored once; removing is idempotent and frees the bytes with the last reference', async () => {
+    const guest = gateway.guest();
+    const content = `dedupe me ${Date.now()}`;
+    const one = (await guest.upload(UPLOAD, { file: null }, { file: file(content, 'a.txt') })).data.uploadFile;
+    const two = (await guest.upload(UPLOAD, { file: null }, { file: file(content, 'b.txt') })).data.uploadFile;
+    const sha = (await gateway.app.services.db.prisma.uploadedFile.findFirstOrThrow({ where: { filename: 'a.txt', size: content.length } })).sha256;
+    expect((await storedBlobs()).filter((blob) => blob === sha)).toHaveLength(1);
+    expect((await guest.execute(REMOVE, { ids: [one.id] })).data.removeFiles.map((entry: any) => entry.filename)).toEqual(['a.txt']);
+    expect(await storedBlobs()).toContain(sha);
+    expect((await guest.execute(REMOVE, { ids: [one.id, two.id] })).data.removeFiles.map((entry: any) => entry.filename)).toEqual(['b.txt']);
+    expect(await storedBlobs()).not.toContain(sha);
+    expect((await guest.execute(REMOVE, { ids: [one.id, two.id] })).data.removeFiles).toEqual([]);
+  });
+
+  test('files attached to nothing expire after 30 minutes and the sweeper removes them', async () => {
+    const guest = gateway.guest();
+    const loose = (await guest.upload(UPLOAD, { file: null }, { file: file(`loose ${Date.now()}`, 'loose.txt') })).data.uploadFile;
+    const expiresIn = new Date(loose.expiresAt).getTime() - Date.now();
+    expect(expiresIn).toBeGreaterThan(29 * 60_000);
+    expect(expiresIn).toBeLessThanOrEqual(30 * 60_000);
+    expect(await gateway.app.services.files.sweep(new Date(Date.now() + 31 * 60_000))).toBeGreaterThanOrEqual(1);
+    expect((await guest.execute(FILES, {})).data.files).toEqual([]);
+  });
+
+  test("files are their owner's only", async () => {
+    const alice = gateway.guest();
+    const bob = gateway.guest();
+    const mine = (await alice.upload(UPLOAD, { file: null }, { file: file('alice only', 'mine.txt') })).data.uploadFile;
+    expect((await bob.execute(FILES, {})).data.files).toEqual([]);
+    expect((await bob.execute('query ($id: ID!) { node(id: $id) { id } }', { id: mine.id })).data.node).toBeNull();
+    expect(codeOf(await bob.execute(CHAT, { input: { content: 'read it', fileIds: [mine.id] } }))).toBe('NOT_FOUND');
+    expect((await bob.execute(REMOVE, { ids: [mine.id] })).data.removeFiles).toEqual([]);
+    await eventually(async () => (await alice.execute(FILES, {})).data.files.length === 1);
+  });
+});
+
+test('a multipart upload without a preflight header is refused (CSRF), and nothing is stored', async () => {
+  const guest = gateway.guest();
+  const form = new FormData();
+  form.set('operations', JSON.stringify({ query: UPLOAD, variables: { file: null } }));
+  form.set('map', JSON.stringify({ 0: ['variables.file'] }));
+  form.set('0', file(`csrf ${Date.now()}`, 'csrf.txt'));
+  const blobsBefore = await storedBlobs();
+  const response = await fetch(`${gateway.url}/graphql`, { method: 'POST', headers: guest.headers, body: form });
+  expect(response.status).toBeGreaterThanOrEqual(400);
+  expect(await storedBlobs()).toEqual(blobsBefore);
+  expect((await guest.execute(FILES, {})).data.files).toEqual([]);
+});
