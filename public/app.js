@@ -1,0 +1,150 @@
+// The demo chat: plain ES modules, no build step, only the public GraphQL API.
+import { createClient } from '/vendor/graphql-ws/client.js';
+
+const deviceId = localStorage.getItem('gateway-demo-device') ?? `demo-${crypto.randomUUID()}`;
+localStorage.setItem('gateway-demo-device', deviceId);
+const headers = { 'content-type': 'application/json', 'x-device-id': deviceId };
+const socket = createClient({ url: `${location.origin.replace(/^http/, 'ws')}/graphql`, connectionParams: { 'x-device-id': deviceId } });
+const $ = (selector) => document.querySelector(selector);
+let conversationId = null;
+
+async function graphql(query, variables = {}) {
+  const response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const body = await response.json();
+  if (body.errors?.length) throw new Error(body.errors.map((error) => error.message).join('; '));
+  return body.data;
+}
+
+const element = (tag, attributes = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value);
+  }
+  node.append(...children);
+  return node;
+};
+
+function showError(error) {
+  $('#error').textContent = error ? String(error.message ?? error) : '';
+}
+
+async function loadModels() {
+  const data = await graphql(/* GraphQL */ `query DemoModels { models(first: 100) { edges { node { id displayName available modalities } } } defaults: health { defaultModel } }`);
+  // Chat models only: embedding and realtime models do not answer messages.
+  const available = data.models.edges.map((edge) => edge.node).filter((model) => model.available && !model.modalities.some((modality) => modality === 'embedding' || modality === 'realtime'));
+  const fieldset = $('#models');
+  for (const model of available) {
+    const checked = model.id === data.defaults.defaultModel;
+    const box = element('input', { type: 'checkbox', name: 'model', value: model.id, ...(checked ? { checked: '' } : {}) });
+    fieldset.append(element('label', {}, box, ` ${model.displayName}`));
+  }
+}
+
+async function loadConversations() {
+  const data = await graphql(/* GraphQL */ `query DemoConversations { conversations(first: 20) { edges { node { id title } } } }`);
+  const list = $('#conversations');
+  list.replaceChildren(
+    ...data.conversations.edges.map(({ node }) =>
+      element('li', {}, element('button', { type: 'button', 'aria-current': String(node.id === conversationId), onclick: () => openConversation(node.id) }, node.title)),
+    ),
+  );
+}
+
+async function openConversation(id) {
+  conversationId = id;
+  const data = await graphql(
+    /* GraphQL */ `query DemoConversation($id: ID!) { conversation(id: $id) { messages(last: 50) { edges { node { role content model { id } usage { cost } } } } } }`,
+    { id },
+  );
+  $('#replies').replaceChildren();
+  $('#history').replaceChildren(
+    ...data.conversation.messages.edges.map(({ node }) =>
+      element('div', { class: `turn ${node.role.toLowerCase()}` }, element('small', {}, node.model?.id ?? 'you'), node.content),
+    ),
+  );
+  await loadConversations();
+}
+
+function usageLine(message) {
+  if (!message.usage) return '';
+  const { inputTokens, outputTokens, cost, latencyMs } = message.usage;
+  return `${inputTokens} in · ${outputTokens} out · $${cost.toFixed(6)} · ${latencyMs} ms`;
+}
+
+function replyColumn(reply) {
+  const text = element('div', { class: 'text' });
+  const status = element('span', { class: 'status' }, 'streaming');
+  const meta = element('div', { class: 'meta' });
+  const stop = element('button', { type: 'button', onclick: () => graphql(/* GraphQL */ `mutation DemoStop($id: ID) { stopGeneration(messageId: $id) { id } }`, { id: reply.id }).catch(showError) }, 'Stop');
+  const feedback = element('div', { class: 'feedback', hidden: '' });
+  for (const [kind, label] of [['THUMBS_UP', 'Helpful'], ['THUMBS_DOWN', 'Not helpful']]) {
+    const button = element('button', { type: 'button', 'aria-label': kind, 'aria-pressed': 'false' }, label);
+    button.addEventListener('click', async () => {
+      await graphql(/* GraphQL */ `mutation DemoFeedback($input: FeedbackInput!) { submitFeedback(input: $input) { id } }`, { input: { messageId: reply.id, kind } }).catch(showError);
+      for (const other of feedback.querySelectorAll('button')) other.setAttribute('aria-pressed', String(other === button));
+    });
+    feedback.append(button);
+  }
+  const column = element('article', { class: 'reply', 'data-model': reply.model.id }, element('header', {}, reply.model.id, status, stop), text, meta, feedback);
+  return { column, text, status, meta, stop, feedback };
+}
+
+function follow(reply, view) {
+  socket.subscribe(
+    {
+      query: /* GraphQL */ `subscription DemoFollow($id: ID!) { messageStream(messageId: $id) { __typename ... on TokenDelta { delta } ... on MessageFinished { message { status content usage { inputTokens outputTokens cost latencyMs } error { message } } } } }`,
+      variables: { id: reply.id },
+    },
+    {
+      next: ({ data, errors }) => {
+        if (errors) return showError(errors[0].message);
+        const event = data.messageStream;
+        if (event.__typename === 'TokenDelta') view.text.textContent += event.delta;
+        if (event.__typename === 'MessageFinished') {
+          const message = event.message;
+          view.text.textContent = message.content;
+          view.status.textContent = message.status;
+          view.meta.textContent = message.error ? message.error.message : usageLine(message);
+          view.stop.remove();
+          view.feedback.hidden = false;
+          loadConversations().catch(showError);
+        }
+      },
+      error: showError,
+      complete: () => {},
+    },
+  );
+}
+
+async function send(event) {
+  event.preventDefault();
+  showError(null);
+  const content = $('#message').value.trim();
+  const models = [...document.querySelectorAll('input[name="model"]:checked')].map((box) => box.value);
+  if (!content) return;
+  try {
+    const data = await graphql(
+      /* GraphQL */ `mutation DemoSend($input: SendMessageInput!) { sendMessage(input: $input) { conversation { id } userMessage { content } replies { id model { id } } } }`,
+      { input: { content, models: models.length ? models : null, conversationId } },
+    );
+    const result = data.sendMessage;
+    conversationId = result.conversation.id;
+    $('#history').append(element('div', { class: 'turn user' }, element('small', {}, 'you'), content));
+    $('#message').value = '';
+    const views = result.replies.map((reply) => ({ reply, view: replyColumn(reply) }));
+    $('#replies').replaceChildren(...views.map(({ view }) => view.column));
+    for (const { reply, view } of views) follow(reply, view);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+$('#composer').addEventListener('submit', send);
+$('#new-chat').addEventListener('click', () => {
+  conversationId = null;
+  $('#history').replaceChildren();
+  $('#replies').replaceChildren();
+});
+await Promise.all([loadModels(), loadConversations()]).catch(showError);
+document.body.dataset.ready = 'true';

@@ -1,0 +1,54 @@
+// npm run db:new-migration -- <name>
+// Writes prisma/migrations/<YYYYMMDDHHMMSS>_<name>/migration.sql: the SQL that
+// takes a database with every committed migration to the current schema.prisma.
+//
+// This is Prisma's own `migrate diff --from-migrations`; its shadow database is
+// the in-memory PGlite that prisma.config.ts gives the CLI (the native shadow
+// database engine cannot be downloaded here).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const migrationsDir = path.join(root, 'prisma', 'migrations');
+
+function migrationName(): string {
+  const name = process.argv[2];
+  if (!name || !/^[a-z0-9_]+$/.test(name)) {
+    console.error('Usage: npm run db:new-migration -- <name in snake_case>');
+    process.exit(1);
+  }
+  return name;
+}
+
+/** The SQL from the committed migrations to schema.prisma; Prisma's progress and errors go to stderr. */
+function diffFromMigrations(): string {
+  const prismaCli = path.join(root, 'node_modules', 'prisma', 'build', 'index.js');
+  const args = ['migrate', 'diff', '--from-migrations', migrationsDir, '--to-schema-datamodel', path.join(root, 'prisma', 'schema.prisma'), '--script'];
+  const result = spawnSync(process.execPath, [prismaCli, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (result.status !== 0) {
+    console.error(`prisma migrate diff failed${result.error ? `: ${result.error.message}` : ''}`);
+    process.exit(1);
+  }
+  return result.stdout;
+}
+
+/** UTC, like Prisma's own migration folders. */
+function timestamp(date = new Date()): string {
+  return date.toISOString().replace(/\D/g, '').slice(0, 14);
+}
+
+const name = migrationName();
+const sql = diffFromMigrations();
+if (sql.includes('This is an empty migration')) {
+  console.log('No schema changes: prisma/schema.prisma matches the committed migrations.');
+} else {
+  const folder = path.join(migrationsDir, `${timestamp()}_${name}`);
+  if (existsSync(folder)) {
+    console.error(`${path.relative(root, folder)} already exists`);
+    process.exit(1);
+  }
+  mkdirSync(folder);
+  writeFileSync(path.join(folder, 'migration.sql'), sql);
+  console.log(`Wrote ${path.relative(root, folder)}/migration.sql; review it, then apply it with npm run db:migrate.`);
+}
