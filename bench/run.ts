@@ -1,0 +1,346 @@
+// npm run bench [-- scenario ...]   scenarios: ttft fanout idle throughput soak (default: all)
+//
+// The gateway runs as `npm start` would, in its own process pinned to core 0;
+// the stub upstream and this load client share core 1. Results go to
+// bench/results/latest.json and are printed as the tables BENCHMARKS.md holds.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Client } from 'graphql-ws';
+import OpenAI from 'openai';
+import { dropSchema } from '../src/lib/db.js';
+import { cpuSeconds, freePort, graphql, now, percentiles, root, round, rssBytes, sleep, spawnPinned, waitFor, wsClient } from './support.js';
+
+const selected = new Set(process.argv.slice(2));
+const wants = (name: string) => selected.size === 0 || selected.has(name);
+const postgresUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cores: (await import('node:os')).cpus().length };
+
+const CHAT_STREAM = `subscription ($input: SendMessageInput!) { chatStream(input: $input) { __typename seq ... on TokenDelta { delta } ... on MessageFinished { message { status } } } }`;
+const MESSAGE_STREAM = `subscription ($id: ID!) { messageStream(messageId: $id) { __typename seq ... on TokenDelta { delta } } }`;
+
+async function startStub(env: Record<string, string> = {}) {
+  const stub = spawnPinned(1, [process.execPath, '--import', 'tsx', 'bench/stub-upstream.ts'], env);
+  await waitFor(() => stub.output().includes('http://'), 30_000, 'the stub upstream');
+  return {
+    url: stub.output().trim().split('\n')[0]!,
+    stop() {
+      stub.child.kill('SIGTERM');
+      setTimeout(() => stub.child.kill('SIGKILL'), 2_000).unref();
+    },
+  };
+}
+
+async function startGateway(stubUrl: string, env: Record<string, string> = {}) {
+  const directory = await mkdtemp(path.join(tmpdir(), 'gateway-bench-'));
+  const providersFile = path.join(directory, 'providers.json');
+  await writeFile(providersFile, JSON.stringify({ providers: [{ id: 'stub', baseURL: stubUrl, apiKey: 'bench', models: [{ id: 'stub', contextWindow: 128_000, inputPrice: 0.01, outputPrice: 0.01 }] }] }));
+  const port = await freePort();
+  // BENCH_PROFILE=<dir> writes a V8 CPU profile of the gateway there when it exits.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const gateway = spawnPinned(0, [process.execPath, ...profile, '--import', 'tsx', 'src/main.ts'], {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: path.join(directory, 'data'),
+    DATABASE_URL: '',
+    PROVIDERS_FILE: providersFile,
+    DEFAULT_MODEL: 'stub',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    GUEST_RATE_LIMIT_PER_MINUTE: '1000000000',
+    FREE_MESSAGE_THRESHOLD: '0',
+    INITIAL_CREDITS_FREE: '2000000000',
+    MAX_OUTPUT_TOKENS_PER_REPLY: '1000',
+    WS_MAX_CONNECTIONS_PER_IP: '100000',
+    // BENCH_DATABASE=postgresql runs every scenario's gateway on the PostgreSQL server.
+    ...(process.env.BENCH_DATABASE === 'postgresql' ? { DATABASE_URL: postgresUrl, DATABASE_SCHEMA: `bench_${randomBytes(4).toString('hex')}` } : {}),
+    ...env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  // Logs are at warn (an info line per operation would be measured too): poll until it answers.
+  let up = false;
+  const poll = setInterval(() => void fetch(`${url}/graphql?query=%7B__typename%7D`, { headers: { 'x-device-id': 'bench' } }).then(() => (up = true), () => {}), 200);
+  try {
+    await waitFor(() => up || gateway.child.exitCode !== null, 60_000, 'the gateway');
+  } finally {
+    clearInterval(poll);
+  }
+  if (gateway.child.exitCode !== null) throw new Error(gateway.output());
+  return {
+    url,
+    pid: gateway.child.pid!,
+    async stop() {
+      const exited = new Promise((resolve) => gateway.child.once('exit', resolve));
+      gateway.child.kill('SIGTERM');
+      await exited;
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+async function connected(clients: Client[]) {
+  await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.on('connected', () => resolve()))));
+}
+
+interface StreamTiming {
+  ttft: number;
+  total: number;
+  tokens: number;
+}
+
+async function directStream(openai: OpenAI): Promise<StreamTiming> {
+  const start = now();
+  let first: number | undefined;
+  let tokens = 0;
+  const stream = await openai.chat.completions.create({ model: 'stub', messages: [{ role: 'user', content: 'hello' }], stream: true });
+  for await (const chunk of stream) {
+    if (!chunk.choices[0]?.delta?.content) continue;
+    first ??= now();
+    tokens += 1;
+  }
+  return { ttft: first! - start, total: now() - start, tokens };
+}
+
+function gatewayStream(client: Client, content: string): Promise<StreamTiming> {
+  const start = now();
+  let first: number | undefined;
+  let tokens = 0;
+  return new Promise((resolve, reject) => {
+    client.subscribe(
+      { query: CHAT_STREAM, variables: { input: { content } } },
+      {
+        next: (value) => {
+          const event = (value.data as any)?.chatStream;
+          if (value.errors) reject(new Error(JSON.stringify(value.errors)));
+          if (event?.__typename !== 'TokenDelta') return;
+          first ??= now();
+          tokens += 1;
+        },
+        error: reject,
+        complete: () => resolve({ ttft: first! - start, total: now() - start, tokens }),
+      },
+    );
+  });
+}
+
+/** TTFT and total-stream time, direct to the stub and through the gateway, at 1, 50 and 200 concurrent streams. */
+async function ttftScenario() {
+  const stub = await startStub();
+  const gateway = await startGateway(stub.url);
+  const openai = new OpenAI({ baseURL: stub.url, apiKey: 'bench', maxRetries: 0 });
+  const rows = [];
+  try {
+    for (const [concurrency, rounds] of (process.env.BENCH_QUICK ? [[1, 10], [50, 2]] : [[1, 30], [50, 4], [200, 2]]) as Array<[number, number]>) {
+      const clients = Array.from({ length: concurrency }, (_, index) => wsClient(gateway.url, `bench-${concurrency}-${index}-${randomBytes(3).toString('hex')}`));
+      await connected(clients);
+      // Warm-up round, not recorded.
+      await Promise.all(clients.map((client) => gatewayStream(client, 'warm up')));
+      await Promise.all(Array.from({ length: concurrency }, () => directStream(openai)));
+      const direct: StreamTiming[] = [];
+      const through: StreamTiming[] = [];
+      let cpu = 0;
+      let tokens = 0;
+      let rssPeak = 0;
+      const rssBefore = rssBytes(gateway.pid);
+      for (let round = 0; round < rounds; round += 1) {
+        direct.push(...(await Promise.all(Array.from({ length: concurrency }, () => directStream(openai)))));
+        const cpuBefore = cpuSeconds(gateway.pid);
+        const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(gateway.pid))), 50);
+        const timings = await Promise.all(clients.map((client, index) => gatewayStream(client, `round ${round} stream ${index}`)));
+        clearInterval(sampler);
+        cpu += cpuSeconds(gateway.pid) - cpuBefore;
+        tokens += timings.reduce((sum, timing) => sum + timing.tokens, 0);
+        through.push(...timings);
+      }
+      await Promise.all(clients.map((client) => client.dispose()));
+      const directTtft = percentiles(direct.map((timing) => timing.ttft));
+      const gatewayTtft = percentiles(through.map((timing) => timing.ttft));
+      const directTotal = percentiles(direct.map((timing) => timing.total));
+      const gatewayTotal = percentiles(through.map((timing) => timing.total));
+      rows.push({
+        concurrency,
+        samples: through.length,
+        ttftDirect: directTtft,
+        ttftGateway: gatewayTtft,
+        ttftOverheadMs: { p50: round(gatewayTtft.p50 - directTtft.p50), p99: round(gatewayTtft.p99 - directTtft.p99) },
+        totalDirect: directTotal,
+        totalGateway: gatewayTotal,
+        totalOverheadMs: { p50: round(gatewayTotal.p50 - directTotal.p50), p99: round(gatewayTotal.p99 - directTotal.p99) },
+        gatewayCpuPerTokenUs: round((cpu / tokens) * 1e6, 1),
+        rssGrowthMb: round((rssPeak - rssBefore) / 1024 / 1024, 1),
+      });
+      console.log(JSON.stringify(rows.at(-1)));
+    }
+  } finally {
+    await gateway.stop();
+    stub.stop();
+  }
+  results.ttft = rows;
+}
+
+/** One stream followed by many subscribers: lag of each token behind the stub, time to finish, CPU per delivered message. */
+async function fanoutScenario() {
+  const stub = await startStub({ STUB_FIRST_TOKEN_DELAY_MS: '1500' });
+  const gateway = await startGateway(stub.url, { WS_MAX_OPERATIONS_PER_SOCKET: '100' });
+  const rows = [];
+  try {
+    for (const subscribers of [100, 200]) {
+      const device = `fanout-${subscribers}-${randomBytes(3).toString('hex')}`;
+      const clients = Array.from({ length: subscribers }, () => wsClient(gateway.url, device));
+      await connected(clients);
+      // The reply waits for its subscribers: the stub's first token comes after a pause.
+      const sent = await graphql(gateway.url, device, `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { replies { id } } }`, { input: { content: 'fan me out' } });
+      const messageId = sent.sendMessage.replies[0].id;
+      const lags: number[] = [];
+      let firstStamp = Infinity;
+      let lastDone = 0;
+      let delivered = 0;
+      const cpuBefore = cpuSeconds(gateway.pid);
+      await Promise.all(
+        clients.map(
+          (client) =>
+            new Promise<void>((resolve, reject) => {
+              client.subscribe(
+                { query: MESSAGE_STREAM, variables: { id: messageId } },
+                {
+                  next: (value) => {
+                    const received = now();
+                    delivered += 1;
+                    const event = (value.data as any)?.messageStream;
+                    if (event?.__typename !== 'TokenDelta') return;
+                    const stamp = Number.parseFloat(event.delta);
+                    firstStamp = Math.min(firstStamp, stamp);
+                    lags.push(received - stamp);
+                  },
+                  error: reject,
+                  complete: () => {
+                    lastDone = Math.max(lastDone, now());
+                    resolve();
+                  },
+                },
+              );
+            }),
+        ),
+      );
+      const cpu = cpuSeconds(gateway.pid) - cpuBefore;
+      await Promise.all(clients.map((client) => client.dispose()));
+      // Replayed events (sent before a subscriber attached) are not lag: keep live ones only.
+      const live = lags.filter((lag) => lag >= 0);
+      rows.push({
+        subscribers,
+        lagMs: percentiles(live),
+        replayed: lags.length - live.length,
+        finishMsAfterFirstToken: round(lastDone - firstStamp),
+        gatewayCpuPerDeliveredMessageUs: round((cpu / delivered) * 1e6, 1),
+      });
+      console.log(JSON.stringify(rows.at(-1)));
+    }
+  } finally {
+    await gateway.stop();
+    stub.stop();
+  }
+  results.fanout = rows;
+}
+
+/** Memory of idle connections, each with one subscription open. */
+async function idleScenario() {
+  const stub = await startStub({ STUB_TOKENS: '3', STUB_DELAY_MS: '0' });
+  const gateway = await startGateway(stub.url);
+  const count = 5_000;
+  try {
+    const device = `idle-${randomBytes(3).toString('hex')}`;
+    const chat = await graphql(gateway.url, device, `mutation { chat(input: { content: "hello" }) { conversation { id } } }`);
+    const conversationId = chat.chat.conversation.id;
+    await sleep(2_000);
+    const before = rssBytes(gateway.pid);
+    const clients: Client[] = [];
+    for (let batch = 0; batch < count / 250; batch += 1) {
+      const opened = Array.from({ length: 250 }, () => wsClient(gateway.url, device));
+      await connected(opened);
+      clients.push(...opened);
+    }
+    let acknowledged = 0;
+    for (const client of clients) {
+      client.subscribe({ query: `subscription ($id: ID!) { conversationEvents(conversationId: $id) { seq } }`, variables: { id: conversationId } }, { next: () => {}, error: () => {}, complete: () => {} });
+    }
+    // Subscriptions are set up asynchronously; give them time, then let memory settle.
+    await sleep(5_000);
+    acknowledged = clients.length;
+    const after = rssBytes(gateway.pid);
+    results.idle = { connections: acknowledged, rssBeforeMb: round(before / 1024 / 1024, 1), rssAfterMb: round(after / 1024 / 1024, 1), perConnectionKb: round((after - before) / acknowledged / 1024, 2) };
+    console.log(JSON.stringify(results.idle));
+    await Promise.all(clients.map((client) => client.dispose()));
+  } finally {
+    await gateway.stop();
+    stub.stop();
+  }
+}
+
+/** conversations(first: 20) requests per second, on the embedded PGlite and on PostgreSQL. */
+async function throughputScenario() {
+  const stub = await startStub({ STUB_TOKENS: '20', STUB_DELAY_MS: '0' });
+  const rows = [];
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  try {
+    for (const database of ['pglite', 'postgresql'] as const) {
+      const gateway = await startGateway(stub.url, database === 'postgresql' ? { DATABASE_URL: postgresUrl, DATABASE_SCHEMA: schema } : {});
+      try {
+        const device = `list-${database}`;
+        for (let batch = 0; batch < 5; batch += 1) {
+          await Promise.all(Array.from({ length: 10 }, (_, index) => graphql(gateway.url, device, `mutation ($c: String!) { chat(input: { content: $c }) { conversation { id } } }`, { c: `conversation ${batch}-${index}` })));
+        }
+        const query = JSON.stringify({ query: '{ conversations(first: 20) { totalCount edges { node { id title messageCount updatedAt lastMessage { content } } } } }' });
+        const send = () => fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-device-id': device }, body: query }).then((response) => response.text());
+        for (let warm = 0; warm < 50; warm += 1) await send();
+        const latencies: number[] = [];
+        const seconds = 10;
+        const deadline = Date.now() + seconds * 1000;
+        const cpuBefore = cpuSeconds(gateway.pid);
+        await Promise.all(
+          Array.from({ length: 16 }, async () => {
+            while (Date.now() < deadline) {
+              const start = now();
+              await send();
+              latencies.push(now() - start);
+            }
+          }),
+        );
+        const cpu = cpuSeconds(gateway.pid) - cpuBefore;
+        rows.push({ database, concurrency: 16, requestsPerSecond: round(latencies.length / seconds, 1), latencyMs: percentiles(latencies), gatewayCpuPerRequestMs: round((cpu / latencies.length) * 1000, 2) });
+        console.log(JSON.stringify(rows.at(-1)));
+      } finally {
+        await gateway.stop();
+      }
+    }
+  } finally {
+    stub.stop();
+    await dropSchema(postgresUrl, schema).catch(() => {});
+  }
+  results.throughput = rows;
+}
+
+/** DB writes per reply and memory after 10,000 finished streams (in a process of its own, with the GC exposed). */
+async function soakScenario() {
+  const stub = await startStub({ STUB_TOKENS: '20', STUB_DELAY_MS: '1' });
+  try {
+    const child = spawn('taskset', ['-c', '0', process.execPath, '--expose-gc', '--import', 'tsx', 'bench/soak.ts'], { cwd: root, env: { ...process.env, STUB_URL: stub.url }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    await new Promise((resolve) => child.once('exit', resolve));
+    results.soak = JSON.parse(output.trim().split('\n').at(-1)!);
+    console.log(JSON.stringify(results.soak));
+  } finally {
+    stub.stop();
+  }
+}
+
+for (const [name, scenario] of Object.entries({ ttft: ttftScenario, fanout: fanoutScenario, idle: idleScenario, throughput: throughputScenario, soak: soakScenario })) {
+  if (!wants(name)) continue;
+  console.log(`== ${name}`);
+  await scenario();
+}
+const file = path.join(root, 'bench', 'results', selected.size === 0 ? 'latest.json' : `latest-${[...selected].join('-')}.json`);
+await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`wrote ${path.relative(root, file)}`);
