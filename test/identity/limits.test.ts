@@ -130,7 +130,8 @@ describe('credits', () => {
     expect(refused[0]!.status).toBe(402);
     expect(await balanceOf(user.id)).toBeGreaterThanOrEqual(0);
 
-    await eventually(async () => (await gateway.app.services.db.prisma.message.count({ where: { conversation: { ownerId: user.id }, status: 'STREAMING' } })) === 0, 10_000);
+    // A reply's refund lands just after its row is marked finished: wait for all six (the first call's and the five).
+    await eventually(async () => (await gateway.app.services.db.prisma.creditLedgerEntry.count({ where: { userId: user.id, kind: 'refund' } })) === 6, 10_000);
     const balance = await balanceOf(user.id);
     expect(balance).toBeGreaterThanOrEqual(0);
     expect(await ledgerSum(user.id)).toBe(balance);

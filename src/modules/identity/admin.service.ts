@@ -21,7 +21,8 @@ export function createAdminService(prisma: PrismaClient, users: UsersService, cr
     /** Sets the balance to exactly `amount` through one ledger entry. */
     async setCredits(userId: string, amount: number) {
       await prisma.$transaction(async (transaction) => {
-        const { creditBalance } = await transaction.user.findUniqueOrThrow({ where: { id: userId }, select: { creditBalance: true } });
+        // A no-op increment locks the row, so a refund or charge landing meanwhile waits and lands on top of the new balance.
+        const { creditBalance } = await transaction.user.update({ where: { id: userId }, data: { creditBalance: { increment: 0 } }, select: { creditBalance: true } });
         const delta = amount - creditBalance;
         if (delta === 0) return;
         await transaction.user.update({ where: { id: userId }, data: { creditBalance: amount } });
