@@ -96,6 +96,32 @@ describe('limits', () => {
     expect(codeOf(third)).toBe('PAYLOAD_TOO_LARGE');
     expect((await guest.execute(FILES, { conversationId: conversation })).data.files).toHaveLength(2);
   });
+
+  test('files attached by id or inline count towards the total too, and a refused turn stores nothing', async () => {
+    const guest = gateway.guest();
+    const conversation = (await guest.execute(CHAT, { input: { content: 'start' } })).data.chat.conversation.id;
+    // Padded PNGs: big in bytes, small in tokens, so only the size limit can refuse them.
+    const image = (index: number) => Uint8Array.from([...tinyPng, ...new Uint8Array(150 * 1024).fill(index)]);
+    const loose = (index: number) => guest.upload(UPLOAD, { file: null }, { file: file(image(index), `loose${index}.png`, 'image/png') });
+    const ids = [(await loose(1)).data.uploadFile.id, (await loose(2)).data.uploadFile.id, (await loose(3)).data.uploadFile.id];
+    const byId = await guest.execute(CHAT, { input: { content: 'read these', conversationId: conversation, fileIds: ids } });
+    expect(codeOf(byId)).toBe('PAYLOAD_TOO_LARGE');
+    expect((await guest.execute(FILES, { conversationId: conversation })).data.files).toHaveLength(0);
+    const messages = await gateway.app.services.db.prisma.message.count({ where: { conversationId: Buffer.from(conversation, 'base64url').toString().split(':')[1]! } });
+    expect(messages).toBe(2);
+    // The loose files are untouched and still expire on their own.
+    const unattached = await guest.execute(`{ files { id expiresAt conversation { id } } }`);
+    expect(unattached.data.files.filter((entry: any) => ids.includes(entry.id)).every((entry: any) => entry.expiresAt && !entry.conversation)).toBe(true);
+
+    const inline = [4, 5, 6].map((index) => file(image(index), `inline${index}.png`, 'image/png'));
+    const fresh = await guest.upload(CHAT_WITH_ATTACHMENTS, { input: { content: 'new chat', attachments: [null, null, null] } }, { 'input.attachments.0': inline[0]!, 'input.attachments.1': inline[1]!, 'input.attachments.2': inline[2]! });
+    expect(codeOf(fresh)).toBe('PAYLOAD_TOO_LARGE');
+    expect((await guest.execute(`{ conversations { totalCount } }`)).data.conversations.totalCount).toBe(1);
+
+    const withinLimit = await guest.execute(CHAT, { input: { content: 'two will do', conversationId: conversation, fileIds: ids.slice(0, 2) } });
+    expect(withinLimit.errors).toBeUndefined();
+    expect((await guest.execute(FILES, { conversationId: conversation })).data.files).toHaveLength(2);
+  });
 });
 
 describe('files in a chat', () => {

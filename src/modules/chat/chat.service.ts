@@ -418,6 +418,7 @@ export function createChatService(deps: ChatDeps) {
     const web = input.webSearch ? webContext(await deps.webSearch.search(input.content)) : undefined;
     const { files, inline } = await gatherFiles(actor, input, existing?.id ?? null);
     try {
+      await deps.files.checkRoomFor(existing?.id ?? null, files);
       requireVision(models, files);
       const turns = existing
         ? await prisma.message.findMany({ where: { conversationId: existing.id }, orderBy: { position: 'asc' }, select: turnFields })

@@ -96,6 +96,14 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
 
     checkConversationRoom,
 
+    /** Files uploaded on their own join a conversation when a message names them, so its total is checked then too. */
+    async checkRoomFor(conversationId: string | null, files: UploadedFile[]) {
+      const joining = files.filter((file) => file.conversationId === null).reduce((total, file) => total + file.size, 0);
+      if (joining === 0) return;
+      if (conversationId) await checkConversationRoom(conversationId, joining);
+      else if (joining > limits.maxConversationBytes) throw tooLarge(limits.maxConversationBytes, 'conversation');
+    },
+
     async dataUrl(file: UploadedFile): Promise<string> {
       return `data:${file.mimeType};base64,${(await store.get(file.sha256)).toString('base64')}`;
     },
