@@ -47,7 +47,7 @@ beforeAll(async () => {
   s3 = await startS3Server();
   directory = await mkdtemp(path.join(tmpdir(), 'gateway-scale-'));
   const providersFile = path.join(directory, 'providers.json');
-  await writeFile(providersFile, JSON.stringify({ providers: [{ id: 'fake', baseURL: upstream.url, apiKey: 'test', models: [{ id: 'fake-a' }] }] }));
+  await writeFile(providersFile, JSON.stringify({ providers: [{ id: 'fake', baseURL: upstream.url, apiKey: 'test', models: [{ id: 'fake-a', inputPrice: 1, outputPrice: 2 }] }] }));
   const env = {
     DATABASE_URL: databaseUrl,
     DATABASE_SCHEMA: schema,
@@ -197,5 +197,15 @@ describe('two instances sharing PostgreSQL, Redis and a bucket', () => {
     expect(row.status).toBe('FAILED');
     expect(row.content.length).toBeGreaterThan(0);
     expect(row.content).toBe(joined(events));
+    // The interrupted call still shows in the caller's usage: failed, with the output it produced.
+    const usage = await eventually(async () => {
+      const stats = (await execute(b.url, headers, `{ usage { totalRequests successRate outputTokens recentActivity { model action success outputTokens inputTokens } } }`)).data?.usage;
+      return stats?.totalRequests > 0 ? stats : null;
+    });
+    expect(usage.recentActivity).toHaveLength(1);
+    expect(usage.recentActivity[0]).toMatchObject({ model: 'fake-a', action: 'CHAT', success: false });
+    expect(usage.recentActivity[0].outputTokens).toBeGreaterThan(0);
+    expect(usage.recentActivity[0].inputTokens).toBeGreaterThan(0);
+    expect(usage.successRate).toBe(0);
   }, 30_000);
 });

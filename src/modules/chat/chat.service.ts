@@ -151,7 +151,7 @@ export function createChatService(deps: ChatDeps) {
   async function endOrphan(messageId: string, status: 'STOPPED' | 'FAILED', staleBefore?: Date) {
     const row = await prisma.message.findUnique({
       where: { id: messageId },
-      select: { conversationId: true, content: true, lastSeq: true, status: true, modelId: true, conversation: { select: { privacy: true } } },
+      select: { conversationId: true, content: true, lastSeq: true, status: true, modelId: true, createdAt: true, conversation: { select: { privacy: true, ownerId: true } } },
     });
     if (!row || !unfinished.includes(row.status as (typeof unfinished)[number])) return false;
     const logged = (await deps.eventLog.read(messageId, 0)) ?? [];
@@ -166,19 +166,40 @@ export function createChatService(deps: ChatDeps) {
     });
     if (count === 0) return false;
     await deps.eventLog.append({ type: 'MessageFinished', messageId, conversationId: row.conversationId, seq, status });
-    await settleOrphan(messageId, row.modelId, content).catch((error: unknown) => deps.logger.error({ err: error, messageId }, 'settling an orphaned reply failed'));
+    await settleOrphan({ messageId, modelId: row.modelId, content, ownerId: row.conversation.ownerId, startedAt: row.createdAt, status }).catch((error: unknown) =>
+      deps.logger.error({ err: error, messageId }, 'settling an orphaned reply failed'),
+    );
     return true;
   }
 
-  /** Refunds the unused part of an orphan's reservation: its estimated input, plus the output it produced. */
-  async function settleOrphan(messageId: string, modelId: string | null, content: string) {
+  /**
+   * Charges an orphan its estimated input plus the output it produced, refunds
+   * the rest of its reservation, and records the call as usage. The input is
+   * known only as the credits reserved for it, so its token count is derived
+   * from the model's input price.
+   */
+  async function settleOrphan(orphan: { messageId: string; modelId: string | null; content: string; ownerId: string; startedAt: Date; status: 'STOPPED' | 'FAILED' }) {
+    const { messageId } = orphan;
     const reservation = await prisma.creditLedgerEntry.findFirst({ where: { reference: messageId, kind: 'reserve' } });
-    const model = modelId ? catalog.find(modelId) : undefined;
+    const model = orphan.modelId ? catalog.find(orphan.modelId) : undefined;
     if (!reservation || !model) return;
     const reserved = -reservation.delta;
-    const outputReserved = deps.credits.creditsFor(catalog.costOf(model, 0, outputBudgetOf(model)));
-    const used = reserved - outputReserved + deps.credits.creditsFor(catalog.costOf(model, 0, countTokens(content, model.id)));
+    const inputCredits = Math.max(0, reserved - deps.credits.creditsFor(catalog.costOf(model, 0, outputBudgetOf(model))));
+    const outputTokens = countTokens(orphan.content, model.id);
+    const used = inputCredits + deps.credits.creditsFor(catalog.costOf(model, 0, outputTokens));
     await deps.credits.settle(reservation.userId, reserved, used, messageId);
+    const inputTokens = model.inputPrice ? Math.round(inputCredits / model.inputPrice) : 0;
+    await deps.usage.record({
+      actor: { userId: orphan.ownerId, billedUserId: reservation.userId },
+      modelId: model.id,
+      action: 'CHAT',
+      inputTokens,
+      outputTokens,
+      cost: catalog.costOf(model, inputTokens, outputTokens),
+      success: orphan.status !== 'FAILED',
+      latencyMs: Date.now() - orphan.startedAt.getTime(),
+      messageId,
+    });
   }
 
   const staleWhere = (before: Date) => ({ OR: [{ heartbeatAt: { lt: before } }, { heartbeatAt: null, createdAt: { lt: before } }] });
