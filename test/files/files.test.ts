@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { eventually, startGateway, type Gateway } from '../support/harness.js';
+import { eventually, PRO_MODEL, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT } from '../support/operations.js';
 import { docxWith, elfBytes, file, pdfWith, tinyPng } from './fixtures.js';
 
@@ -138,6 +138,26 @@ describe('files in a chat', () => {
     expect(result.conversation.files.map((entry: any) => entry.filename)).toEqual(['secret.pdf', 'budget.docx']);
     const attached = (await guest.execute(FILES, {})).data.files;
     expect(attached).toHaveLength(2);
+  });
+
+  test('a follow-up still sends the files of earlier turns: text as text, images as pixels only to a model that can see', async () => {
+    const user = await gateway.user({ tier: 'PRO', credits: 10_000_000 });
+    const menu = (await user.upload(UPLOAD, { file: null }, { file: file('Soup of the day: lentil.', 'menu.txt') })).data.uploadFile;
+    const photo = (await user.upload(UPLOAD, { file: null }, { file: file(tinyPng, 'dish.png', 'image/png') })).data.uploadFile;
+    const first = (await user.execute(CHAT, { input: { content: 'What is on the menu?', fileIds: [menu.id, photo.id] } })).data.chat;
+
+    gateway.upstream.reset();
+    expect((await user.execute(CHAT, { input: { content: 'And which dish is pictured?', conversationId: first.conversation.id } })).errors).toBeUndefined();
+    const [earlier] = gateway.upstream.requests.at(-1)!.body.messages;
+    expect(earlier.role).toBe('user');
+    expect(earlier.content[0]).toEqual({ type: 'text', text: 'What is on the menu?\n\n[file: menu.txt]\nSoup of the day: lentil.' });
+    expect(earlier.content[1].image_url.url).toMatch(/^data:image\/png;base64,/);
+
+    gateway.upstream.reset();
+    const textOnly = await user.execute(CHAT, { input: { content: 'Anything vegan?', conversationId: first.conversation.id, models: [PRO_MODEL] } });
+    expect(textOnly.errors).toBeUndefined();
+    const [again] = gateway.upstream.requests.at(-1)!.body.messages;
+    expect(again.content).toBe('What is on the menu?\n\n[file: menu.txt]\nSoup of the day: lentil.\n\n[file: dish.png]\n(an image this model cannot see)');
   });
 
   test('inline attachments are uploaded with the message; HTML arrives as text', async () => {

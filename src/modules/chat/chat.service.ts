@@ -320,6 +320,33 @@ export function createChatService(deps: ChatDeps) {
     return Promise.all(files.map(async (file) => ({ filename: file.filename, text: file.text, imageUrl: isImage(file) ? await deps.files.dataUrl(file) : undefined })));
   }
 
+  /**
+   * Gives the user turns of a branch their attachments, so a follow-up still
+   * sees the files asked about earlier. Images go as pixels only when every
+   * model answering can see; otherwise the model is told one was there.
+   */
+  async function withFiles(branch: StoredTurn[], models: CatalogModel[]): Promise<StoredTurn[]> {
+    const questionIds = branch.filter((turn) => turn.role === 'USER').map((turn) => turn.id);
+    if (questionIds.length === 0) return branch;
+    const attachments = await prisma.messageAttachment.findMany({
+      where: { messageId: { in: questionIds } },
+      include: { file: true },
+      orderBy: { file: { createdAt: 'asc' } },
+    });
+    if (attachments.length === 0) return branch;
+    const vision = models.every((model) => model.modalities.includes('image'));
+    const filesOf = async (messageId: string): Promise<ContextFile[]> =>
+      Promise.all(
+        attachments
+          .filter((attachment) => attachment.messageId === messageId)
+          .map(async ({ file }) => {
+            if (!isImage(file)) return { filename: file.filename, text: file.text };
+            return vision ? { filename: file.filename, text: null, imageUrl: await deps.files.dataUrl(file) } : { filename: file.filename, text: '(an image this model cannot see)' };
+          }),
+      );
+    return Promise.all(branch.map(async (turn) => (turn.role === 'USER' ? { ...turn, files: await filesOf(turn.id) } : turn)));
+  }
+
   /** Counts the request against the caller's rate limits; the allowance and credits are taken with the rows. */
   async function admit(actor: Actor) {
     await deps.limits.consumeChatRequest({ userId: actor.billedUserId, tier: actor.tier, isGuest: actor.isGuest, freeMessagesUsed: 0 });
@@ -451,7 +478,7 @@ export function createChatService(deps: ChatDeps) {
         systemPrompt: await deps.templates.systemPromptFor(actor, input, await readableConversation(existing, access)),
         memories: await deps.memories.relevantTo(actor, input.content),
         webContext: web,
-        history: branchEndingAt(readable, parentId),
+        history: await withFiles(branchEndingAt(readable, parentId), models),
         clientHistory: input.history ?? undefined,
         userContent: input.content,
         files: await contextFiles(files),
@@ -632,7 +659,7 @@ export function createChatService(deps: ChatDeps) {
       const context = buildChatMessages({
         systemPrompt: await deps.templates.systemPromptFor(actor, {}, await readableConversation(conversation, access)),
         memories: await deps.memories.relevantTo(actor, question.content),
-        history: branchEndingAt(turns, question.parentId),
+        history: await withFiles(branchEndingAt(turns, question.parentId), [model]),
         userContent: question.content,
         files: await contextFiles(questionFiles),
       });

@@ -7,6 +7,8 @@ export interface StoredTurn {
   content: string;
   status: string;
   parentId: string | null;
+  /** Files attached to a user turn; they go with the turn into later contexts (and are trimmed with it). */
+  files?: ContextFile[];
 }
 
 /**
@@ -73,7 +75,8 @@ export function buildChatMessages(input: ContextInput): ChatCompletionMessagePar
     // A reply that produced nothing adds nothing the model could use.
     if (turn.role === 'ASSISTANT' && !turn.content) continue;
     if (turn.role === 'TOOL') continue;
-    messages.push({ role: wireRole(turn.role), content: turn.content } as ChatCompletionMessageParam);
+    if (turn.role === 'USER' && turn.files?.length) messages.push(userMessage(turn.content, turn.files));
+    else messages.push({ role: wireRole(turn.role), content: turn.content } as ChatCompletionMessageParam);
   }
   for (const turn of input.clientHistory ?? []) {
     if (turn.role === 'TOOL') continue;
