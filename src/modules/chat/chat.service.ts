@@ -108,7 +108,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
     clearTimeout(timer);
   }
 }
-const turnFields = { id: true, role: true, content: true, status: true, parentId: true, modelId: true, position: true } as const;
+const turnFields = { id: true, role: true, content: true, status: true, parentId: true, modelId: true, position: true, _count: { select: { attachments: true } } } as const;
 
 function titleFrom(content: string): string {
   const firstLine = content.trim().split('\n')[0] ?? '';
@@ -326,7 +326,7 @@ export function createChatService(deps: ChatDeps) {
    * model answering can see; otherwise the model is told one was there.
    */
   async function withFiles(branch: StoredTurn[], models: CatalogModel[]): Promise<StoredTurn[]> {
-    const questionIds = branch.filter((turn) => turn.role === 'USER').map((turn) => turn.id);
+    const questionIds = branch.filter((turn) => turn.role === 'USER' && turn._count?.attachments).map((turn) => turn.id);
     if (questionIds.length === 0) return branch;
     const attachments = await prisma.messageAttachment.findMany({
       where: { messageId: { in: questionIds } },

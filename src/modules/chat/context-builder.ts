@@ -9,6 +9,8 @@ export interface StoredTurn {
   parentId: string | null;
   /** Files attached to a user turn; they go with the turn into later contexts (and are trimmed with it). */
   files?: ContextFile[];
+  /** How many files the stored turn has, so turns without any cost no look-up. */
+  _count?: { attachments: number };
 }
 
 /**

@@ -15,16 +15,10 @@ export function creditsFor(usd: number): number {
  * concurrent calls can never take the balance below zero.
  */
 export function createCreditsService(prisma: PrismaClient) {
-  async function record(client: Client, userId: string, delta: number, kind: string, reference?: string) {
-    const { creditBalance } = await client.user.findUniqueOrThrow({ where: { id: userId }, select: { creditBalance: true } });
-    await client.creditLedgerEntry.create({ data: { userId, delta, balanceAfter: creditBalance, kind, reference } });
-    return creditBalance;
-  }
-
   async function credit(client: Client, userId: string, amount: number, kind: string, reference?: string) {
     if (amount <= 0) return;
-    await client.user.update({ where: { id: userId }, data: { creditBalance: { increment: amount } } });
-    await record(client, userId, amount, kind, reference);
+    const { creditBalance } = await client.user.update({ where: { id: userId }, data: { creditBalance: { increment: amount } }, select: { creditBalance: true } });
+    await client.creditLedgerEntry.create({ data: { userId, delta: amount, balanceAfter: creditBalance, kind, reference } });
   }
 
   return {
@@ -35,15 +29,16 @@ export function createCreditsService(prisma: PrismaClient) {
 
     /** Takes `amount` if the balance covers it; INSUFFICIENT_CREDITS otherwise. Call inside the transaction that needs it. */
     async reserve(client: Client, userId: string, amount: number, reference: string, kind: 'reserve' | 'charge' = 'reserve') {
-      const { count } = await client.user.updateMany({
+      const [debited] = await client.user.updateManyAndReturn({
         where: { id: userId, creditBalance: { gte: amount } },
         data: { creditBalance: { decrement: amount } },
+        select: { creditBalance: true },
       });
-      if (count === 0) {
+      if (!debited) {
         const balance = (await client.user.findUnique({ where: { id: userId }, select: { creditBalance: true } }))?.creditBalance ?? 0;
         throw new UserFacingError('INSUFFICIENT_CREDITS', 'credits.insufficient', { required: amount, balance }, { required: amount, balance });
       }
-      await record(client, userId, -amount, kind, reference);
+      await client.creditLedgerEntry.create({ data: { userId, delta: -amount, balanceAfter: debited.creditBalance, kind, reference } });
     },
 
     /** Returns what a reservation did not use; the charge never exceeds the reservation. */
