@@ -104,6 +104,31 @@ describe('credits', () => {
     expect((await user.execute(VIEWER)).data.viewer.credits).toBe(1_000_000 - expected);
   });
 
+  test('side-by-side replies each reserve their own share; if the balance cannot cover all of them, nothing is stored', async () => {
+    const prisma = gateway.app.services.db.prisma;
+    const user = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    gateway.upstream.behave({ tokens: 3, firstTokenDelayMs: 300 });
+    const sent = await user.execute(SEND_MESSAGE, { input: { content: 'both of you', models: ['fake-a', 'fake-b'] } });
+    expect(sent.errors).toBeUndefined();
+    const reserves = await prisma.creditLedgerEntry.findMany({ where: { userId: user.id, kind: 'reserve' }, orderBy: { balanceAfter: 'desc' } });
+    expect(reserves.map((entry) => entry.reference).sort()).toEqual(sent.data.sendMessage.replies.map((reply: any) => Buffer.from(reply.id, 'base64url').toString().split(':')[1]).sort());
+    expect(reserves[0]!.balanceAfter).toBe(1_000_000 + reserves[0]!.delta);
+    expect(reserves[1]!.balanceAfter).toBe(reserves[0]!.balanceAfter + reserves[1]!.delta);
+
+    await eventually(async () => (await prisma.creditLedgerEntry.count({ where: { userId: user.id, kind: 'refund' } })) === 2);
+    const oneReply = -reserves[0]!.delta;
+    await gateway.app.services.admin.setCredits(user.id, oneReply + Math.floor(oneReply / 2));
+    const conversationsBefore = await prisma.conversation.count({ where: { ownerId: user.id } });
+    const refused = await user.execute(SEND_MESSAGE, { input: { content: 'both again', models: ['fake-a', 'fake-b'] } });
+    expect(codeOf(refused)).toBe('INSUFFICIENT_CREDITS');
+    // The error names the whole turn's reservation (both replies) and the balance it did not cover.
+    expect(refused.errors![0]!.extensions!.balance).toBe(oneReply + Math.floor(oneReply / 2));
+    expect(refused.errors![0]!.extensions!.required).toBeGreaterThan(oneReply + Math.floor(oneReply / 2));
+    expect(await prisma.conversation.count({ where: { ownerId: user.id } })).toBe(conversationsBefore);
+    expect(await balanceOf(user.id)).toBe(oneReply + Math.floor(oneReply / 2));
+    expect(await ledgerSum(user.id)).toBe(await balanceOf(user.id));
+  });
+
   test('a reply that fails before any token is not charged', async () => {
     const user = await gateway.user({ tier: 'PRO', credits: 500_000 });
     gateway.upstream.behave({ failStatus: 503 });

@@ -25,6 +25,7 @@ import { hasFeature } from '../identity/tiers.js';
 import type { TemplatesService } from '../templates/templates.service.js';
 import type { UsageService } from '../usage/usage.service.js';
 import { branchEndingAt, buildChatMessages, fitToWindow, type ContextFile, type StoredTurn } from './context-builder.js';
+import { writeTurn } from './turn-writer.js';
 import type { EventLog } from './event-log.js';
 import { messageTokens, promptTokens, startGeneration, type RunningGeneration } from './generation.js';
 import type { MessageEvent } from './message-events.js';
@@ -352,16 +353,28 @@ export function createChatService(deps: ChatDeps) {
     await deps.limits.consumeChatRequest({ userId: actor.billedUserId, tier: actor.tier, isGuest: actor.isGuest, freeMessagesUsed: 0 });
   }
 
+  const takesFreeAllowance = (actor: Actor) => actor.tier === 'FREE' && config.freeMessageThreshold > 0;
+
+  function freeLimitExceeded(actor: Actor) {
+    const limit = config.freeMessageThreshold;
+    return new UserFacingError('FREE_LIMIT_EXCEEDED', actor.isGuest ? 'limits.freeGuest' : 'limits.freeUser', { limit }, { requiresSignup: actor.isGuest, limit });
+  }
+
+  /** Why a turn's debit was refused: the free allowance is reported before credits, as it is checked first. */
+  async function refusal(actor: Actor, required: number) {
+    const user = await prisma.user.findUnique({ where: { id: actor.billedUserId }, select: { creditBalance: true, freeMessagesUsed: true } });
+    if (takesFreeAllowance(actor) && (user?.freeMessagesUsed ?? 0) >= config.freeMessageThreshold) return freeLimitExceeded(actor);
+    const balance = user?.creditBalance ?? 0;
+    return new UserFacingError('INSUFFICIENT_CREDITS', 'credits.insufficient', { required, balance }, { required, balance });
+  }
+
   async function takeAllowanceAndCredits(transaction: Transaction, actor: Actor, replies: Array<{ id: string; plan: PlannedReply }>) {
-    const threshold = config.freeMessageThreshold;
-    if (actor.tier === 'FREE' && threshold > 0) {
+    if (takesFreeAllowance(actor)) {
       const { count } = await transaction.user.updateMany({
-        where: { id: actor.billedUserId, freeMessagesUsed: { lt: threshold } },
+        where: { id: actor.billedUserId, freeMessagesUsed: { lt: config.freeMessageThreshold } },
         data: { freeMessagesUsed: { increment: 1 } },
       });
-      if (count === 0) {
-        throw new UserFacingError('FREE_LIMIT_EXCEEDED', actor.isGuest ? 'limits.freeGuest' : 'limits.freeUser', { limit: threshold }, { requiresSignup: actor.isGuest, limit: threshold });
-      }
+      if (count === 0) throw freeLimitExceeded(actor);
     }
     for (const reply of replies) await deps.credits.reserve(transaction, actor.billedUserId, reply.plan.reservation, reply.id);
   }
@@ -493,7 +506,7 @@ export function createChatService(deps: ChatDeps) {
     }
   }
 
-  /** One transaction: a refused allowance or credit check leaves no conversation, message or attachment behind. */
+  /** One statement: a refused allowance or credit check leaves no conversation, message or attachment behind. */
   async function storeTurn(
     actor: Actor,
     input: SendMessageRequest,
@@ -503,34 +516,26 @@ export function createChatService(deps: ChatDeps) {
     plans: PlannedReply[],
     access: ConversationAccess,
   ): Promise<SendResult> {
-    const sealed = {
-      title: await access.seal(titleFrom(input.content)),
-      systemPrompt: input.systemPrompt ? await access.seal(input.systemPrompt) : null,
-      content: await access.seal(input.content),
-    };
-    return prisma.$transaction(async (transaction) => {
-      // A template named on a message becomes the conversation's template for later turns.
-      const template = input.templateName ? { templateName: input.templateName, templateVariables: (input.templateVariables ?? {}) as never } : {};
-      const conversation = existing
-        ? await transaction.conversation.update({ where: { id: existing.id }, data: { updatedAt: new Date(), ...template } })
-        : await transaction.conversation.create({
-            data: { ownerId: actor.userId, title: sealed.title, systemPrompt: sealed.systemPrompt, privacy: access.privacy, ...template },
-          });
-      const userMessage = await transaction.message.create({
-        data: { conversationId: conversation.id, role: 'USER', content: sealed.content, status: 'COMPLETE', parentId, completedAt: new Date() },
-      });
-      await deps.files.attach(transaction, userMessage.id, conversation.id, files);
-      const replies = [];
-      for (const planned of plans) {
-        replies.push(
-          await transaction.message.create({
-            data: { conversationId: conversation.id, role: 'ASSISTANT', status: 'STREAMING', modelId: planned.model.id, parentId: userMessage.id },
-          }),
-        );
-      }
-      await takeAllowanceAndCredits(transaction, actor, replies.map((reply, index) => ({ id: reply.id, plan: plans[index]! })));
-      return { conversationId: conversation.id, userMessage, replies };
+    // A template named on a message becomes the conversation's template for later turns.
+    const template = input.templateName ? { name: input.templateName, variables: input.templateVariables ?? {} } : undefined;
+    const stored = await writeTurn(prisma, {
+      billedUserId: actor.billedUserId,
+      freeMessageLimit: takesFreeAllowance(actor) ? config.freeMessageThreshold : undefined,
+      conversation: existing
+        ? { id: existing.id, template }
+        : {
+            ownerId: actor.userId,
+            title: await access.seal(titleFrom(input.content)),
+            systemPrompt: input.systemPrompt ? await access.seal(input.systemPrompt) : null,
+            privacy: access.privacy,
+            template,
+          },
+      question: { content: await access.seal(input.content), parentId },
+      fileIds: files.map((file) => file.id),
+      replies: plans.map((planned) => ({ modelId: planned.model.id, reservation: planned.reservation })),
     });
+    if (!stored) throw await refusal(actor, plans.reduce((sum, planned) => sum + planned.reservation, 0));
+    return stored;
   }
 
   async function waitFor(replies: Message[]): Promise<Message[]> {
