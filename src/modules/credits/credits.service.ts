@@ -1,5 +1,7 @@
 import type { PrismaClient } from '../../generated/prisma/client.js';
+import { v7 as uuidv7 } from 'uuid';
 import { UserFacingError } from '../../lib/errors.js';
+import { sqlNow } from '../../lib/sql.js';
 
 type Transaction = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 type Client = PrismaClient | Transaction;
@@ -10,15 +12,28 @@ export function creditsFor(usd: number): number {
 }
 
 /**
- * Token credits: every change is one ledger row written in the same
- * transaction as the balance, and a debit is a single conditional UPDATE, so
- * concurrent calls can never take the balance below zero.
+ * Token credits: every change is one statement that moves the balance and
+ * writes its ledger row, and a debit only happens where the balance covers it,
+ * so concurrent calls can never take the balance below zero.
  */
 export function createCreditsService(prisma: PrismaClient) {
+  /** Moves the balance by `delta` unless that would take it below zero; returns the new balance, or null when refused. */
+  async function change(client: Client, userId: string, delta: number, kind: string, reference?: string): Promise<number | null> {
+    const now = sqlNow();
+    const [entry] = await client.$queryRaw<Array<{ balanceAfter: number }>>`
+      WITH changed AS (
+        UPDATE "User" SET "creditBalance" = "creditBalance" + ${delta}::int, "updatedAt" = ${now}
+        WHERE id = ${userId} AND "creditBalance" + ${delta}::int >= 0
+        RETURNING "creditBalance"
+      )
+      INSERT INTO "CreditLedgerEntry" (id, "userId", delta, "balanceAfter", kind, reference, "createdAt")
+      SELECT ${uuidv7()}, ${userId}, ${delta}::int, "creditBalance", ${kind}, ${reference ?? null}, ${now} FROM changed
+      RETURNING "balanceAfter"`;
+    return entry ? entry.balanceAfter : null;
+  }
+
   async function credit(client: Client, userId: string, amount: number, kind: string, reference?: string) {
-    if (amount <= 0) return;
-    const { creditBalance } = await client.user.update({ where: { id: userId }, data: { creditBalance: { increment: amount } }, select: { creditBalance: true } });
-    await client.creditLedgerEntry.create({ data: { userId, delta: amount, balanceAfter: creditBalance, kind, reference } });
+    if (amount > 0) await change(client, userId, amount, kind, reference);
   }
 
   return {
@@ -29,22 +44,16 @@ export function createCreditsService(prisma: PrismaClient) {
 
     /** Takes `amount` if the balance covers it; INSUFFICIENT_CREDITS otherwise. Call inside the transaction that needs it. */
     async reserve(client: Client, userId: string, amount: number, reference: string, kind: 'reserve' | 'charge' = 'reserve') {
-      const [debited] = await client.user.updateManyAndReturn({
-        where: { id: userId, creditBalance: { gte: amount } },
-        data: { creditBalance: { decrement: amount } },
-        select: { creditBalance: true },
-      });
-      if (!debited) {
+      if ((await change(client, userId, -amount, kind, reference)) === null) {
         const balance = (await client.user.findUnique({ where: { id: userId }, select: { creditBalance: true } }))?.creditBalance ?? 0;
         throw new UserFacingError('INSUFFICIENT_CREDITS', 'credits.insufficient', { required: amount, balance }, { required: amount, balance });
       }
-      await client.creditLedgerEntry.create({ data: { userId, delta: -amount, balanceAfter: debited.creditBalance, kind, reference } });
     },
 
     /** Returns what a reservation did not use; the charge never exceeds the reservation. */
     async settle(userId: string, reserved: number, used: number, reference: string) {
       const refund = reserved - Math.min(reserved, used);
-      if (refund > 0) await prisma.$transaction((transaction) => credit(transaction, userId, refund, 'refund', reference));
+      await credit(prisma, userId, refund, 'refund', reference);
     },
 
     async balance(userId: string): Promise<number> {
