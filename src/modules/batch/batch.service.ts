@@ -86,7 +86,7 @@ export function createBatchService(deps: BatchDeps) {
     const reservation = credits.creditsFor(catalog.costOf(model, estimatedInput, outputBudget));
     const actor = actorOfJob(job);
     try {
-      await prisma.$transaction((transaction) => credits.reserve(transaction, job.billedUserId, reservation, request.id));
+      await credits.reserve(prisma, job.billedUserId, reservation, request.id);
     } catch (error) {
       const code = error instanceof UserFacingError ? error.code : 'INTERNAL';
       await finishRequest(job, request, { status: 'FAILED', errorCode: code, errorMessage: 'Not enough credits for this request.' });

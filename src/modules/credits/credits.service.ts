@@ -42,7 +42,7 @@ export function createCreditsService(prisma: PrismaClient) {
     /** Adds credits (a grant or a purchase). */
     grant: (userId: string, amount: number, reference?: string, client: Client = prisma) => credit(client, userId, amount, 'grant', reference),
 
-    /** Takes `amount` if the balance covers it; INSUFFICIENT_CREDITS otherwise. Call inside the transaction that needs it. */
+    /** Takes `amount` if the balance covers it; INSUFFICIENT_CREDITS otherwise. Atomic on its own; pass a transaction to tie it to other writes. */
     async reserve(client: Client, userId: string, amount: number, reference: string, kind: 'reserve' | 'charge' = 'reserve') {
       if ((await change(client, userId, -amount, kind, reference)) === null) {
         const balance = (await client.user.findUnique({ where: { id: userId }, select: { creditBalance: true } }))?.creditBalance ?? 0;

@@ -43,7 +43,7 @@ export function createEphemeralKeysService(deps: {
       const model = requireModel(actor, modelId);
       const client = deps.registry.clientFor(model.provider)!;
       const reference = `ephemeral:${randomUUID()}`;
-      await deps.prisma.$transaction((transaction) => deps.credits.reserve(transaction, actor.billedUserId, deps.creditCost, reference, 'charge'));
+      await deps.credits.reserve(deps.prisma, actor.billedUserId, deps.creditCost, reference, 'charge');
       const startedAt = Date.now();
       try {
         const secret = await client.realtime.clientSecrets.create({

@@ -72,7 +72,7 @@ export function createVoiceService(deps: {
   /** Reserves credits for a provider call, runs it, then charges what it used (nothing when it fails). */
   async function metered<T>(actor: Actor, reservation: number, call: () => Promise<T>, usedCredits: (result: T) => number) {
     const reference = randomUUID();
-    await prisma.$transaction((transaction) => credits.reserve(transaction, actor.billedUserId, reservation, reference));
+    await credits.reserve(prisma, actor.billedUserId, reservation, reference);
     let result: T;
     try {
       result = await call();
