@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { PrismaClient, UploadedFile } from '../../generated/prisma/client.js';
-import type { Transaction } from '../credits/credits.service.js';
 import { notFound, UserFacingError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { countTokens } from '../../lib/tokens.js';
@@ -83,18 +82,6 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
       if (missing) throw notFound('UploadedFile', missing);
       return fileIds.map((id) => files.find((file) => file.id === id)!);
     },
-
-    /** Attaching a file to a message keeps it: it belongs to the conversation from then on. */
-    async attach(transaction: Transaction, messageId: string, conversationId: string, files: UploadedFile[]) {
-      for (const file of files) {
-        await transaction.messageAttachment.create({ data: { messageId, fileId: file.id } });
-        if (file.conversationId === null || file.expiresAt !== null) {
-          await transaction.uploadedFile.update({ where: { id: file.id }, data: { conversationId: file.conversationId ?? conversationId, expiresAt: null } });
-        }
-      }
-    },
-
-    checkConversationRoom,
 
     /** Files uploaded on their own join a conversation when a message names them, so its total is checked then too. */
     async checkRoomFor(conversationId: string | null, files: UploadedFile[]) {
