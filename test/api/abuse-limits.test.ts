@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { createClient } from 'graphql-ws';
-import { eventually, startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, eventually, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT_STREAM } from '../support/operations.js';
 
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 let gateway: Gateway;
 beforeAll(async () => {

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { createBatchService } from '../../src/modules/batch/batch.service.js';
-import { eventually, startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, eventually, startGateway, type Gateway } from '../support/harness.js';
 
 const JOB_FIELDS = 'id status model { id } total completed failed cost createdAt completedAt resultsUrl';
 const SUBMIT = /* GraphQL */ `mutation ($input: BatchInput!) { submitBatch(input: $input) { ${JOB_FIELDS} } }`;
 const JOB = /* GraphQL */ `query ($id: ID!) { batchJob(id: $id) { ${JOB_FIELDS} } }`;
 const JOBS = /* GraphQL */ `query ($first: Int, $after: String) { batchJobs(first: $first, after: $after) { totalCount edges { cursor node { id status } } pageInfo { hasNextPage endCursor } } }`;
 const CANCEL = /* GraphQL */ `mutation ($id: ID!) { cancelBatch(id: $id) { ${JOB_FIELDS} } }`;
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 let gateway: Gateway;
 beforeAll(async () => {

@@ -1,10 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { REASONING_MODEL, startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, REASONING_MODEL, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT, CONVERSATIONS } from '../support/operations.js';
 
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 /** A search engine with SearXNG's JSON API on a loopback port. */
 let searchServer: Server;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { eventually, startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, eventually, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT, CONVERSATIONS, REGENERATE } from '../support/operations.js';
 
 const CONVERSATION = /* GraphQL */ `
@@ -11,7 +11,6 @@ const SET_SECRET = /* GraphQL */ `mutation ($secret: String!) { setEncryptionSec
 const FEEDBACK = /* GraphQL */ `mutation ($input: FeedbackInput!) { submitFeedback(input: $input) { id comment } }`;
 const SUMMARY = /* GraphQL */ `query ($id: ID!) { feedbackSummary(conversationId: $id) { details { comment } } }`;
 const SEARCH = /* GraphQL */ `query ($query: String!) { searchMessages(query: $query) { snippet } }`;
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 const SECRET = 'correct horse battery staple';
 const PLAINTEXT = ['BLUEBIRD', 'GARDENGNOME', 'MARMALADE', 'PERIWINKLE'];

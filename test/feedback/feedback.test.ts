@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT } from '../support/operations.js';
 
 const SUBMIT = /* GraphQL */ `mutation ($input: FeedbackInput!) { submitFeedback(input: $input) { id kind value status comment details message { id } } }`;
 const MESSAGE_FEEDBACK = /* GraphQL */ `query ($id: ID!) { node(id: $id) { ... on Message { feedback { kind value comment } } } }`;
 const SUMMARY = /* GraphQL */ `query ($id: ID!) { feedbackSummary(conversationId: $id) { conversation { id } totalMessages messagesWithFeedback positive negative averageRating details { kind value } } }`;
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 let gateway: Gateway;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { eventually, PRO_MODEL, startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, eventually, PRO_MODEL, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT } from '../support/operations.js';
 import { docxWith, elfBytes, file, pdfWith, tinyPng } from './fixtures.js';
 
@@ -9,7 +9,6 @@ const UPLOAD = /* GraphQL */ `mutation ($file: File!, $conversationId: ID) { upl
 const REMOVE = /* GraphQL */ `mutation ($ids: [ID!]!) { removeFiles(ids: $ids) { id filename } }`;
 const FILES = /* GraphQL */ `query ($conversationId: ID) { files(conversationId: $conversationId) { id filename } }`;
 const CHAT_WITH_ATTACHMENTS = /* GraphQL */ `mutation ($input: SendMessageInput!) { chat(input: $input) { conversation { id files { filename } } userMessage { id attachments { filename mimeType } } replies { content status } } }`;
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 let gateway: Gateway;
 let filesDir: string;

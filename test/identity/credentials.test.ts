@@ -5,7 +5,7 @@ import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import type { JwtConfig } from '../../src/lib/config.js';
-import { startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, startGateway, type Gateway } from '../support/harness.js';
 import { CONVERSATIONS, SEND_MESSAGE } from '../support/operations.js';
 
 const VIEWER = /* GraphQL */ `
@@ -42,7 +42,6 @@ async function hsToken(claims: Record<string, unknown>, options: { expiresIn?: s
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 describe('HS256 tokens (JWT_SECRET)', () => {
   let gateway: Gateway;

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT, CONVERSATIONS } from '../support/operations.js';
 
 const VIEWER = /* GraphQL */ `query { viewer { user { email } actingUser { email } credits } }`;
 const TEAMS = /* GraphQL */ `query { viewer { user { teams { name owner { email } members { email } } } } }`;
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 let gateway: Gateway;
 beforeAll(async () => {

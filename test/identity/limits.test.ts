@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { eventually, PRO_MODEL, startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, eventually, PRO_MODEL, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT, SEND_MESSAGE } from '../support/operations.js';
 
 const VIEWER = /* GraphQL */ `
@@ -7,7 +7,6 @@ const VIEWER = /* GraphQL */ `
 `;
 const MODEL_AVAILABLE = /* GraphQL */ `query ($id: ID!) { node(id: $id) { ... on Model { id minTier available } } }`;
 const FEATURES = /* GraphQL */ `query { availableFeatures { name enabled } }`;
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 let gateway: Gateway;
 beforeAll(async () => {

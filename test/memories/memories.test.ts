@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
-import { startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT } from '../support/operations.js';
 
 const CREATE = /* GraphQL */ `mutation ($content: String!) { createMemory(content: $content) { id content createdAt } }`;
 const DELETE = /* GraphQL */ `mutation ($id: ID!) { deleteMemory(id: $id) }`;
 const LIST = /* GraphQL */ `query ($first: Int, $after: String) { memories(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id content } } } }`;
 const CREDITS = /* GraphQL */ `{ viewer { credits } }`;
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 let gateway: Gateway;
 beforeAll(async () => {

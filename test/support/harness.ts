@@ -198,3 +198,6 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5_0
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** The machine-readable code of a GraphQL response's first error. */
+export const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { renderTemplate, templateVariables } from '../../src/modules/templates/templates.service.js';
-import { startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT } from '../support/operations.js';
 
 const TEMPLATES = /* GraphQL */ `query { templates { id name displayName builtIn variables } }`;
@@ -9,7 +9,6 @@ const CREATE = /* GraphQL */ `mutation ($input: TemplateInput!) { createTemplate
 const UPDATE = /* GraphQL */ `mutation ($id: ID!, $input: TemplateInput!) { updateTemplate(id: $id, input: $input) { id name systemPrompt } }`;
 const DELETE = /* GraphQL */ `mutation ($id: ID!) { deleteTemplate(id: $id) }`;
 const SET_TEMPLATE = /* GraphQL */ `mutation ($id: ID!, $name: String!, $variables: JSON) { setConversationTemplate(id: $id, templateName: $name, variables: $variables) { id template { name } templateVariables } }`;
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 let gateway: Gateway;
 beforeAll(async () => {

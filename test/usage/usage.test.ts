@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
-import { eventually, startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, eventually, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT, CHAT_STREAM } from '../support/operations.js';
 
 const USAGE = /* GraphQL */ `
@@ -11,7 +11,6 @@ const USAGE = /* GraphQL */ `
     }
   }
 `;
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 let gateway: Gateway;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startGateway, type Gateway } from '../support/harness.js';
+import { codeOf, startGateway, type Gateway } from '../support/harness.js';
 
 const PROVIDERS = /* GraphQL */ `{ ttsProviders { id name models } sttProviders { id name models } }`;
 const VOICES = /* GraphQL */ `query ($provider: ID!) { voices(provider: $provider) { id provider name gender } }`;
@@ -9,7 +9,6 @@ const SPEAK = /* GraphQL */ `mutation ($text: String!, $voice: ID, $provider: ID
 const TRANSCRIBE = /* GraphQL */ `mutation ($audio: File!, $language: String) { transcribe(audio: $audio, language: $language) { text detectedLanguage confidence } }`;
 const EPHEMERAL = /* GraphQL */ `mutation ($model: ID) { createEphemeralKey(model: $model) { value expiresAt createdAt } }`;
 const USAGE = /* GraphQL */ `{ usage { recentActivity { model action cost success } } }`;
-const codeOf = (result: { errors?: Array<{ extensions?: Record<string, any> }> }) => result.errors?.[0]?.extensions?.code;
 
 let gateway: Gateway;
 beforeAll(async () => {
