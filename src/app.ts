@@ -154,7 +154,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       // Credentials are checked when the socket opens: a bad one closes it with 4401 (or 4403 when forbidden).
       onConnect: async (socketContext) => {
         try {
-          await services.identity.resolveViewer(headersFromConnection(socketContext.connectionParams, socketContext.extra.request.headers));
+          await services.identity.checkCredentials(headersFromConnection(socketContext.connectionParams, socketContext.extra.request.headers));
           return true;
         } catch (error) {
           if (!(error instanceof UserFacingError)) throw error;

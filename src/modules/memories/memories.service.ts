@@ -44,7 +44,9 @@ export function createMemoriesService(deps: {
 
     /** The memories that best fit a message: by meaning when embeddings exist, else by shared words, else the newest. */
     async relevantTo(actor: Actor, text: string): Promise<string[]> {
-      const memories = await prisma.memory.findMany({ where: { userId: actor.userId }, orderBy: { createdAt: 'desc' }, take: CANDIDATE_MEMORIES });
+      // Raw SQL: every send asks, and most users have no memories; Prisma would compile the query each time.
+      const memories = await prisma.$queryRaw<Array<{ content: string; embedding: number[] }>>`
+        SELECT content, embedding FROM "Memory" WHERE "userId" = ${actor.userId} ORDER BY "createdAt" DESC LIMIT ${CANDIDATE_MEMORIES}`;
       if (memories.length <= RELEVANT_MEMORIES) return memories.map((memory) => memory.content);
       const withVectors = memories.filter((memory) => memory.embedding.length > 0);
       let scored: Array<{ content: string; score: number }>;
