@@ -1,14 +1,18 @@
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { MessageEvent } from '../modules/chat/message-events.js';
+import { planTokenDelta } from './token-delta-plan.js';
 
 /** Events whose result depends only on the event and the operation, never on who receives it. */
 const isShareable = (event: unknown) => (event as { type?: string } | null)?.type === 'TokenDelta';
 
 /**
- * Many subscribers following one reply receive the same token events. Executed
- * once per (event, document, variables) and shared, instead of once per
- * subscriber; other events (a MessageFinished reads the stored message as
- * each caller may see it) still run per subscriber.
+ * Token events are most of what a gateway sends, so they skip GraphQL
+ * execution: their result is built from the operation's selection (see
+ * planTokenDelta). A token event a plan cannot cover is executed once per
+ * (event, document, variables) and shared by every subscriber following that
+ * reply. Other events (a MessageFinished reads the stored message as each
+ * caller may see it) still run per subscriber.
  */
 export function useSharedEventResults(): Plugin {
   // Keyed by the event object itself, so entries go when the event is collected.
@@ -31,7 +35,11 @@ export function useSharedEventResults(): Plugin {
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in source)) return source;
         const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-        const run = (event: unknown) => (isShareable(event) ? executeShared(args, event as object) : Promise.resolve(execute({ ...args, rootValue: event })));
+        const plan = planTokenDelta(args.document, args.operationName);
+        const run = (event: unknown): ExecutionResult | Promise<ExecutionResult> => {
+          if (!isShareable(event)) return execute({ ...args, rootValue: event });
+          return plan ? plan(event as Extract<MessageEvent, { type: 'TokenDelta' }>) : executeShared(args, event as object);
+        };
         // A hand-written iterator, so return() reaches the source at once even while a next() is pending.
         const mapped: AsyncIterableIterator<ExecutionResult> = {
           async next() {

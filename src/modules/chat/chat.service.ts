@@ -609,6 +609,8 @@ export function createChatService(deps: ChatDeps) {
     /** Sends, then streams the events of every reply until all have finished. */
     async streamSend(actor: Actor, input: SendMessageRequest): Promise<AsyncIterable<MessageEvent>> {
       const result = await send(actor, input);
+      // Merging costs a few promises per event; one reply needs none.
+      if (result.replies.length === 1) return follow(result.replies[0]!.id, 0);
       return Repeater.merge(result.replies.map((reply) => follow(reply.id, 0)));
     },
 

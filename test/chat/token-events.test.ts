@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startGateway, type Gateway } from '../support/harness.js';
+import { CHAT } from '../support/operations.js';
+
+// Token events skip GraphQL execution: their result is built from the
+// operation's selection. A directive makes the gateway execute them as
+// usual, so each selection below is followed both ways and must match.
+let gateway: Gateway;
+beforeAll(async () => {
+  gateway = await startGateway();
+});
+afterAll(() => gateway?.close());
+
+const selections = [
+  `subscription ($id: ID!) { messageStream(messageId: $id) { __typename seq FIELD ... on TokenDelta { delta } } }`,
+  `subscription Follow($id: ID!) {
+     events: messageStream(messageId: $id) {
+       ...Base
+       ... on TokenDelta { text: delta seq }
+       ... on ToolCallEvent { toolCall { id } }
+       ... on MessageFinished { message { status } }
+       kind: __typename FIELD
+       ... { id: messageId }
+     }
+   }
+   fragment Base on MessageEvent { seq messageId ... on TokenDelta { delta } }`,
+];
+
+test('token events built from the selection equal those GraphQL execution produces', async () => {
+  const alice = gateway.guest();
+  gateway.upstream.behave({ tokens: 6 });
+  const chat = await alice.execute(CHAT, { input: { content: 'six tokens please' } });
+  const reply = chat.data.chat.replies[0];
+  expect(reply.status).toBe('COMPLETE');
+
+  for (const selection of selections) {
+    const planned = await alice.subscribe(selection.replace('FIELD', ''), { id: reply.id }).done;
+    const executed = await alice.subscribe(selection.replace('FIELD', 'seq @include(if: true)'), { id: reply.id }).done;
+    expect(planned).toHaveLength(7);
+    // Same values in the same key order, so byte-for-byte the same messages.
+    expect(planned.map((event) => JSON.stringify(event))).toEqual(executed.map((event) => JSON.stringify(event)));
+  }
+
+  const [first] = await alice.subscribe(selections[1]!.replace('FIELD', ''), { id: reply.id }).done;
+  expect(first).toEqual({ events: { seq: 1, messageId: reply.id, delta: 'tok1 ', text: 'tok1 ', kind: 'TokenDelta', id: reply.id } });
+});
