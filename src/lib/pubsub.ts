@@ -18,6 +18,8 @@ export interface Topics {
 
 export interface TopicSubscription<T> extends AsyncIterableIterator<T> {
   return(): Promise<IteratorResult<T>>;
+  /** The next event, or undefined when none arrives within `ms`. */
+  nextWithin(ms: number): Promise<IteratorResult<T> | undefined>;
 }
 
 export type GatewayPubSub = ReturnType<typeof createGatewayPubSub>;
@@ -33,8 +35,17 @@ export function createGatewayPubSub(target: EventTarget = new EventTarget()) {
     subscribe<K extends keyof Topics>(topic: K, id: string): TopicSubscription<Topics[K]> {
       const name = eventName(topic, id);
       const buffered: Topics[K][] = [];
-      let waiting: ((result: IteratorResult<Topics[K]>) => void) | undefined;
+      let waiting: ((result: IteratorResult<Topics[K]> | undefined) => void) | undefined;
       let closed = false;
+      // One timer per subscription, re-armed for each wait: a follower waits once per token.
+      let waitTimer: NodeJS.Timeout | undefined;
+      let waitingWithin = false;
+      const giveUpWaiting = () => {
+        if (!waitingWithin) return;
+        const resolve = waiting;
+        waiting = undefined;
+        resolve?.(undefined);
+      };
       const listener = (event: Event) => {
         const payload = (event as CustomEvent<Topics[K]>).detail;
         if (waiting) {
@@ -48,6 +59,7 @@ export function createGatewayPubSub(target: EventTarget = new EventTarget()) {
       const finish = async (): Promise<IteratorResult<Topics[K]>> => {
         if (!closed) {
           closed = true;
+          clearTimeout(waitTimer);
           target.removeEventListener(name, listener);
           buffered.length = 0;
           waiting?.({ value: undefined, done: true });
@@ -60,6 +72,14 @@ export function createGatewayPubSub(target: EventTarget = new EventTarget()) {
         next() {
           if (buffered.length > 0) return Promise.resolve({ value: buffered.shift()!, done: false });
           if (closed) return Promise.resolve({ value: undefined, done: true });
+          waitingWithin = false;
+          return new Promise((resolve) => (waiting = resolve as typeof waiting));
+        },
+        nextWithin(ms) {
+          if (buffered.length > 0 || closed) return this.next();
+          if (waitTimer) waitTimer.refresh();
+          else waitTimer = setTimeout(giveUpWaiting, ms);
+          waitingWithin = true;
           return new Promise((resolve) => (waiting = resolve));
         },
         return: finish,

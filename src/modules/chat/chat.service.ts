@@ -97,18 +97,6 @@ const LOG_POLL_MS = 1_000;
 /** How long stopGeneration waits for another instance to stop a reply before treating it as orphaned. */
 const STOP_TIMEOUT_MS = 5_000;
 
-/** The promise's value, or undefined when it takes longer than `ms` (the promise stays usable). */
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 const turnFields = { id: true, role: true, content: true, status: true, parentId: true, modelId: true, position: true, _count: { select: { attachments: true } } } as const;
 
 function titleFrom(content: string): string {
@@ -256,6 +244,13 @@ export function createChatService(deps: ChatDeps) {
     const message = await prisma.message.findFirst({ where: { id: messageId, conversation: { ownerId: actor.userId } } });
     if (!message) throw notFound('Message', messageId);
     return message;
+  }
+
+  /** Whether the message is in one of the caller's conversations: every subscriber asks, so it is one raw statement. */
+  async function requireOwnedMessage(actor: Actor, messageId: string) {
+    const [owned] = await prisma.$queryRaw<unknown[]>`
+      SELECT 1 FROM "Message" m JOIN "Conversation" c ON c.id = m."conversationId" WHERE m.id = ${messageId} AND c."ownerId" = ${actor.userId}`;
+    if (!owned) throw notFound('Message', messageId);
   }
 
   /** Which message a new user turn follows when the client did not say. */
@@ -564,7 +559,6 @@ export function createChatService(deps: ChatDeps) {
     let lastSeq = after;
     const fresh = (events: MessageEvent[]) => events.filter((event) => event.seq > lastSeq);
     try {
-      let pending = live.next();
       let batch = (await deps.eventLog.read(messageId, 0)) ?? [];
       for (;;) {
         // A reply this instance is running is unfinished by definition: no need to ask the database.
@@ -580,13 +574,13 @@ export function createChatService(deps: ChatDeps) {
           lastSeq = event.seq;
           if (event.type === 'MessageFinished') return;
         }
-        const next = await withTimeout(pending, LOG_POLL_MS);
+        // Events published meanwhile wait in the subscription's buffer.
+        const next = await live.nextWithin(LOG_POLL_MS);
         if (next === undefined) {
           batch = (await deps.eventLog.read(messageId, lastSeq)) ?? [];
           continue;
         }
         if (next.done) return;
-        pending = live.next();
         batch = next.value.seq === lastSeq + 1 ? [next.value] : ((await deps.eventLog.read(messageId, lastSeq)) ?? [next.value]);
         // A live event arrived: the row check above is only for an empty, silent log.
         if (batch.length === 0) batch = [next.value];
@@ -616,7 +610,7 @@ export function createChatService(deps: ChatDeps) {
 
     async followMessage(actor: Actor, messageId: string, after: number): Promise<AsyncIterable<MessageEvent>> {
       if (after < 0) throw badInput('input.afterSeq');
-      await ownedMessage(actor, messageId);
+      await requireOwnedMessage(actor, messageId);
       return follow(messageId, after);
     },
 
