@@ -26,8 +26,14 @@ export interface GatewayContext {
   ownKeys(): Promise<UnlockedKeys | null>;
 }
 
+/** Made on first use: most operations (every subscription, say) never batch a look-up. */
 function createLoaders(services: Services) {
-  return { template: services.templates.createLoader() };
+  let template: ReturnType<Services['templates']['createLoader']> | undefined;
+  return {
+    get template() {
+      return (template ??= services.templates.createLoader());
+    },
+  };
 }
 
 export async function createContext(services: Services, headers: HeaderSource): Promise<GatewayContext> {
