@@ -5,7 +5,8 @@
 // bench/results/latest.json and are printed as the tables BENCHMARKS.md holds.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from 'graphql-ws';
@@ -33,14 +34,14 @@ async function startStub(env: Record<string, string> = {}) {
   };
 }
 
-async function startGateway(stubUrl: string, env: Record<string, string> = {}) {
+async function startGateway(stubUrl: string, env: Record<string, string> = {}, nodeOptions: string[] = []) {
   const directory = await mkdtemp(path.join(tmpdir(), 'gateway-bench-'));
   const providersFile = path.join(directory, 'providers.json');
   await writeFile(providersFile, JSON.stringify({ providers: [{ id: 'stub', baseURL: stubUrl, apiKey: 'bench', models: [{ id: 'stub', contextWindow: 128_000, inputPrice: 0.01, outputPrice: 0.01 }] }] }));
   const port = await freePort();
   // BENCH_PROFILE=<dir> writes a V8 CPU profile of the gateway there when it exits.
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const gateway = spawnPinned(0, [process.execPath, ...profile, '--import', 'tsx', 'src/main.ts'], {
+  const gateway = spawnPinned(0, [process.execPath, ...nodeOptions, ...profile, '--import', 'tsx', 'src/main.ts'], {
     PORT: String(port),
     HOST: '127.0.0.1',
     DATA_DIR: path.join(directory, 'data'),
@@ -269,7 +270,17 @@ async function fanoutScenario() {
 /** Memory of idle connections, each with one subscription open. */
 async function idleScenario() {
   const stub = await startStub({ STUB_TOKENS: '3', STUB_DELAY_MS: '0' });
-  const gateway = await startGateway(stub.url);
+  const probeFile = path.join(await mkdtemp(path.join(tmpdir(), 'heap-probe-')), 'memory.json');
+  const gateway = await startGateway(stub.url, { HEAP_PROBE_FILE: probeFile }, ['--expose-gc', '--import', './bench/heap-probe.mjs']);
+  // JS heap and external memory after a full collection, as the probe loaded into the gateway reports them.
+  const collected = async () => {
+    await rm(probeFile, { force: true });
+    process.kill(gateway.pid, 'SIGUSR2');
+    await waitFor(() => existsSync(probeFile), 10_000, 'the heap probe');
+    await sleep(50);
+    const { heapUsed, external } = JSON.parse(await readFile(probeFile, 'utf8'));
+    return heapUsed + external;
+  };
   const count = 5_000;
   try {
     const device = `idle-${randomBytes(3).toString('hex')}`;
@@ -277,6 +288,7 @@ async function idleScenario() {
     const conversationId = chat.chat.conversation.id;
     await sleep(2_000);
     const before = rssBytes(gateway.pid);
+    const heapBefore = await collected();
     const clients: Client[] = [];
     for (let batch = 0; batch < count / 250; batch += 1) {
       const opened = Array.from({ length: 250 }, () => wsClient(gateway.url, device));
@@ -291,7 +303,15 @@ async function idleScenario() {
     await sleep(5_000);
     acknowledged = clients.length;
     const after = rssBytes(gateway.pid);
-    results.idle = { connections: acknowledged, rssBeforeMb: round(before / 1024 / 1024, 1), rssAfterMb: round(after / 1024 / 1024, 1), perConnectionKb: round((after - before) / acknowledged / 1024, 2) };
+    const heapAfter = await collected();
+    results.idle = {
+      connections: acknowledged,
+      rssBeforeMb: round(before / 1024 / 1024, 1),
+      rssAfterMb: round(after / 1024 / 1024, 1),
+      // RSS also holds garbage not yet collected and pages the heap keeps after a collection.
+      rssPerConnectionKb: round((after - before) / acknowledged / 1024, 2),
+      heapPerConnectionKb: round((heapAfter - heapBefore) / acknowledged / 1024, 2),
+    };
     console.log(JSON.stringify(results.idle));
     await Promise.all(clients.map((client) => client.dispose()));
   } finally {
