@@ -25,7 +25,7 @@ import { hasFeature } from '../identity/tiers.js';
 import type { TemplatesService } from '../templates/templates.service.js';
 import type { UsageService } from '../usage/usage.service.js';
 import { branchEndingAt, buildChatMessages, fitToWindow, type ContextFile, type StoredTurn } from './context-builder.js';
-import { writeTurn } from './turn-writer.js';
+import { newTurnIds, writeTurn, type TurnIds } from './turn-writer.js';
 import type { EventLog } from './event-log.js';
 import { messageTokens, promptTokens, startGeneration, type RunningGeneration } from './generation.js';
 import type { MessageEvent } from './message-events.js';
@@ -350,6 +350,14 @@ export function createChatService(deps: ChatDeps) {
 
   const takesFreeAllowance = (actor: Actor) => actor.tier === 'FREE' && config.freeMessageThreshold > 0;
 
+  /** Whether the turn's debit will most likely pass, judged by the balance read when the operation began. */
+  function looksAffordable(actor: Actor, plans: PlannedReply[]): boolean {
+    const seen = actor.billingSeen;
+    if (!seen) return false;
+    if (takesFreeAllowance(actor) && seen.freeMessagesUsed >= config.freeMessageThreshold) return false;
+    return seen.creditBalance >= plans.reduce((sum, planned) => sum + planned.reservation, 0);
+  }
+
   function freeLimitExceeded(actor: Actor) {
     const limit = config.freeMessageThreshold;
     return new UserFacingError('FREE_LIMIT_EXCEEDED', actor.isGuest ? 'limits.freeGuest' : 'limits.freeUser', { limit }, { requiresSignup: actor.isGuest, limit });
@@ -403,7 +411,7 @@ export function createChatService(deps: ChatDeps) {
     return primary;
   }
 
-  function launch(actor: Actor, conversationId: string, messageId: string, planned: PlannedReply, access: ConversationAccess, questionId?: string) {
+  function launch(actor: Actor, conversationId: string, messageId: string, planned: PlannedReply, access: ConversationAccess, questionId?: string, admitted?: Promise<boolean>) {
     const candidates = [planned, ...planned.fallbacks].flatMap((candidate) => {
       const client = registry.clientFor(candidate.model.provider);
       return client ? [{ model: candidate.model, client, messages: candidate.messages, maxOutputTokens: candidate.outputBudget }] : [];
@@ -417,6 +425,7 @@ export function createChatService(deps: ChatDeps) {
         candidates,
         reasoningEffort: planned.reasoningEffort,
         sealContent: access.privacy === 'PUBLIC' ? undefined : access.seal,
+        admitted,
         onFinish: async (summary) => {
           await deps.credits.settle(actor.billedUserId, planned.reservation, deps.credits.creditsFor(summary.cost), messageId);
           await deps.usage.record({
@@ -492,8 +501,28 @@ export function createChatService(deps: ChatDeps) {
         files: await contextFiles(files),
       });
       const plans = models.map((model) => planWithFallbacks(actor, model, context, input));
-      const stored = await storeTurn(actor, input, existing, parentId, files, plans, access);
-      stored.replies.forEach((reply, index) => launch(actor, stored.conversationId, reply.id, plans[index]!, access, stored.userMessage.id));
+      const ids = newTurnIds(existing?.id, plans.length);
+      // When the balance read for this operation covers the turn, the providers are called while it is
+      // stored: the debit is still the check, and the replies of a refused turn are cancelled unseen.
+      let admit: ((stored: boolean) => void) | undefined;
+      if (looksAffordable(actor, plans)) {
+        const admitted = new Promise<boolean>((resolve) => (admit = resolve));
+        try {
+          plans.forEach((planned, index) => launch(actor, ids.conversationId, ids.replyIds[index]!, planned, access, ids.questionId, admitted));
+        } catch (error) {
+          admit!(false);
+          throw error;
+        }
+      }
+      let stored: SendResult;
+      try {
+        stored = await storeTurn(actor, input, existing, parentId, files, plans, access, ids);
+      } catch (error) {
+        admit?.(false);
+        throw error;
+      }
+      if (admit) admit(true);
+      else stored.replies.forEach((reply, index) => launch(actor, stored.conversationId, reply.id, plans[index]!, access, stored.userMessage.id));
       return stored;
     } catch (error) {
       if (inline.length > 0) await deps.files.remove(actor, inline.map((file) => file.id));
@@ -510,6 +539,7 @@ export function createChatService(deps: ChatDeps) {
     files: UploadedFile[],
     plans: PlannedReply[],
     access: ConversationAccess,
+    ids: TurnIds,
   ): Promise<SendResult> {
     // A template named on a message becomes the conversation's template for later turns.
     const template = input.templateName ? { name: input.templateName, variables: input.templateVariables ?? {} } : undefined;
@@ -528,6 +558,7 @@ export function createChatService(deps: ChatDeps) {
       question: { content: await access.seal(input.content), parentId },
       fileIds: files.map((file) => file.id),
       replies: plans.map((planned) => ({ modelId: planned.model.id, reservation: planned.reservation })),
+      ids,
     });
     if (!stored) throw await refusal(actor, plans.reduce((sum, planned) => sum + planned.reservation, 0));
     return stored;

@@ -8,7 +8,7 @@ import type { CatalogModel } from '../catalog/catalog.types.js';
 import { IMAGE_TOKENS } from '../files/files.service.js';
 import type { EventLog } from './event-log.js';
 import { defaultUpstreamPolicy, type UpstreamPolicy } from '../../lib/llm/upstream-policy.js';
-import type { MessageEventInput, ToolCallData } from './message-events.js';
+import type { MessageEvent, MessageEventInput, ToolCallData } from './message-events.js';
 
 /** One model the reply may come from: the requested one first, then its fallbacks. */
 export interface GenerationCandidate {
@@ -28,6 +28,12 @@ export interface GenerationRequest {
   sealContent?: (text: string) => Promise<string>;
   /** enableThinking: true asks reasoning models for more effort, false for less; others ignore it. */
   reasoningEffort?: 'low' | 'high';
+  /**
+   * Set when the provider is called while the turn is still being stored: true
+   * once it is, false when the debit was refused. Until then events are held
+   * back and nothing is written; a refused reply is dropped without a trace.
+   */
+  admitted?: Promise<boolean>;
   /** Runs once the reply is stored: settle credits, record usage, index for search. */
   onFinish?: (summary: GenerationSummary) => Promise<void>;
 }
@@ -55,7 +61,8 @@ export interface GenerationDeps {
   now?: () => number;
 }
 
-export type StopReason = 'user' | 'shutdown';
+/** `refused`: the turn's debit was refused after the provider was already called. */
+export type StopReason = 'user' | 'shutdown' | 'refused';
 
 export interface RunningGeneration {
   messageId: string;
@@ -146,11 +153,36 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
   let seq = 0;
   let content = '';
   let flushedLength = 0;
-  let flushInFlight: Promise<unknown> = Promise.resolve();
+  const admitted = request.admitted ?? Promise.resolve(true);
+  const isAdmitted = () => admitted.catch(() => false);
+  // The reply's row may not exist yet: text flushes queue behind the admission.
+  let flushInFlight: Promise<unknown> = isAdmitted();
   const toolCalls = new Map<number, ToolCallData>();
 
   const base = { messageId: request.messageId, conversationId: request.conversationId };
-  const emit = (event: MessageEventInput) => deps.eventLog.append({ ...event, seq: ++seq } as never);
+  // Events of a reply not yet admitted wait here, in order, so no follower sees a reply that may be refused.
+  let held: MessageEvent[] | null = request.admitted ? [] : null;
+  const emit = (event: MessageEventInput): Promise<void> => {
+    const numbered = { ...event, seq: ++seq } as MessageEvent;
+    if (held) {
+      held.push(numbered);
+      return Promise.resolve();
+    }
+    return deps.eventLog.append(numbered);
+  };
+  const released = admitted.then(
+    async (ok) => {
+      if (!ok) return stop('refused');
+      // Appended one by one; events emitted meanwhile join the queue, so seq order holds.
+      try {
+        while (held && held.length > 0) await deps.eventLog.append(held.shift()!);
+      } catch (error) {
+        deps.logger.warn({ err: error, messageId: request.messageId }, 'releasing held events failed');
+      }
+      held = null;
+    },
+    () => stop('refused'),
+  );
 
   const stored = (text: string) => (request.sealContent ? request.sealContent(text) : Promise.resolve(text));
 
@@ -161,7 +193,7 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
     const atSeq = seq;
     // Chained, so an older snapshot never lands after a newer one.
     flushInFlight = flushInFlight
-      .then(async () => deps.prisma.$executeRaw`UPDATE "Message" SET content = ${await stored(snapshot)}, "lastSeq" = ${atSeq} WHERE id = ${request.messageId}`)
+      .then(async () => (await isAdmitted()) && deps.prisma.$executeRaw`UPDATE "Message" SET content = ${await stored(snapshot)}, "lastSeq" = ${atSeq} WHERE id = ${request.messageId}`)
       .catch((error: unknown) => deps.logger.warn({ err: error, messageId: request.messageId }, 'stream flush failed'));
   }
 
@@ -278,6 +310,8 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
     flushTimer.unref();
     const { outcome, usage, firstTokenAt } = await stream();
     clearInterval(flushTimer);
+    // Nothing was stored or reserved for a refused turn: nothing to write, settle or tell.
+    if (!(await isAdmitted())) return 'FAILED';
     await flushInFlight;
 
     for (const call of toolCalls.values()) await emit({ ...base, type: 'ToolCallEvent', toolCall: call });
@@ -320,16 +354,19 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
       deps.logger.error({ err: error, messageId: request.messageId }, 'finishing the bookkeeping of a reply failed');
     }
     await emit({ ...base, type: 'MessageFinished', status: outcome.status });
+    await released;
     return outcome.status;
+  }
+
+  function stop(reason: StopReason) {
+    stopReason ??= reason;
+    controller.abort();
   }
 
   return {
     messageId: request.messageId,
     conversationId: request.conversationId,
-    stop(reason) {
-      stopReason ??= reason;
-      controller.abort();
-    },
+    stop,
     currentContent: () => content,
     sealed: Boolean(request.sealContent),
     done: run(),

@@ -13,6 +13,19 @@ export interface TurnToStore {
   question: { content: string; parentId: string | null };
   fileIds: string[];
   replies: Array<{ modelId: string; reservation: number }>;
+  /** Ids chosen before the turn is stored (a reply may start before its row exists); new ones otherwise. */
+  ids?: TurnIds;
+}
+
+export interface TurnIds {
+  conversationId: string;
+  questionId: string;
+  replyIds: string[];
+}
+
+/** Ids for a turn of `replies` replies, in `conversationId` or a new conversation. */
+export function newTurnIds(conversationId: string | undefined, replies: number): TurnIds {
+  return { conversationId: conversationId ?? uuidv7(), questionId: uuidv7(), replyIds: Array.from({ length: replies }, () => uuidv7()) };
 }
 
 export interface StoredTurn {
@@ -29,9 +42,7 @@ export interface StoredTurn {
  * the single embedded connection can take.
  */
 export async function writeTurn(prisma: PrismaClient, turn: TurnToStore): Promise<StoredTurn | null> {
-  const conversationId = turn.conversation.id ?? uuidv7();
-  const questionId = uuidv7();
-  const replyIds = turn.replies.map(() => uuidv7());
+  const { conversationId, questionId, replyIds } = turn.ids ?? newTurnIds(turn.conversation.id, turn.replies.length);
   const total = turn.replies.reduce((sum, reply) => sum + reply.reservation, 0);
   const takesAllowance = turn.freeMessageLimit !== undefined;
   const template = turn.conversation.template;

@@ -30,6 +30,8 @@ export interface Actor {
   tier: Tier;
   isGuest: boolean;
   apiKeyId?: string;
+  /** The billed user's balance and allowance as read when the operation began: a hint, never the check itself. */
+  billingSeen?: { creditBalance: number; freeMessagesUsed: number };
 }
 
 export function actorOf(viewer: Viewer): Actor {
@@ -39,6 +41,7 @@ export function actorOf(viewer: Viewer): Actor {
     tier: viewer.tier,
     isGuest: viewer.isGuest,
     apiKeyId: viewer.apiKey?.id,
+    billingSeen: { creditBalance: viewer.user.creditBalance, freeMessagesUsed: viewer.user.freeMessagesUsed },
   };
 }
 
