@@ -108,6 +108,11 @@ export function createChatService(deps: ChatDeps) {
   const { prisma, catalog, registry, config } = deps;
   const running = new Map<string, RunningGeneration>();
   let activeFollowers = 0;
+  /**
+   * Turns whose statement is on its way to the database. An early provider call only pays while the
+   * database is idle: behind a queue of other turns, its tokens would arrive first and hold up that queue.
+   */
+  let turnsBeingStored = 0;
   /** Work a turn leaves behind (search indexing); shutdown waits for it. */
   const background = new Set<Promise<unknown>>();
   const inBackground = (task: Promise<unknown>) => {
@@ -505,7 +510,7 @@ export function createChatService(deps: ChatDeps) {
       // When the balance read for this operation covers the turn, the providers are called while it is
       // stored: the debit is still the check, and the replies of a refused turn are cancelled unseen.
       let admit: ((stored: boolean) => void) | undefined;
-      if (looksAffordable(actor, plans)) {
+      if (turnsBeingStored === 0 && looksAffordable(actor, plans)) {
         const admitted = new Promise<boolean>((resolve) => (admit = resolve));
         try {
           plans.forEach((planned, index) => launch(actor, ids.conversationId, ids.replyIds[index]!, planned, access, ids.questionId, admitted));
@@ -515,11 +520,14 @@ export function createChatService(deps: ChatDeps) {
         }
       }
       let stored: SendResult;
+      turnsBeingStored += 1;
       try {
         stored = await storeTurn(actor, input, existing, parentId, files, plans, access, ids);
       } catch (error) {
         admit?.(false);
         throw error;
+      } finally {
+        turnsBeingStored -= 1;
       }
       if (admit) admit(true);
       else stored.replies.forEach((reply, index) => launch(actor, stored.conversationId, reply.id, plans[index]!, access, stored.userMessage.id));
