@@ -154,9 +154,8 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
   let content = '';
   let flushedLength = 0;
   const admitted = request.admitted ?? Promise.resolve(true);
-  const isAdmitted = () => admitted.catch(() => false);
   // The reply's row may not exist yet: text flushes queue behind the admission.
-  let flushInFlight: Promise<unknown> = isAdmitted();
+  let flushInFlight: Promise<unknown> = admitted;
   const toolCalls = new Map<number, ToolCallData>();
 
   const base = { messageId: request.messageId, conversationId: request.conversationId };
@@ -170,19 +169,16 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
     }
     return deps.eventLog.append(numbered);
   };
-  const released = admitted.then(
-    async (ok) => {
-      if (!ok) return stop('refused');
-      // Appended one by one; events emitted meanwhile join the queue, so seq order holds.
-      try {
-        while (held && held.length > 0) await deps.eventLog.append(held.shift()!);
-      } catch (error) {
-        deps.logger.warn({ err: error, messageId: request.messageId }, 'releasing held events failed');
-      }
-      held = null;
-    },
-    () => stop('refused'),
-  );
+  const released = admitted.then(async (ok) => {
+    if (!ok) return stop('refused');
+    // Appended one by one; events emitted meanwhile join the queue, so seq order holds.
+    try {
+      while (held && held.length > 0) await deps.eventLog.append(held.shift()!);
+    } catch (error) {
+      deps.logger.warn({ err: error, messageId: request.messageId }, 'releasing held events failed');
+    }
+    held = null;
+  });
 
   const stored = (text: string) => (request.sealContent ? request.sealContent(text) : Promise.resolve(text));
 
@@ -193,7 +189,7 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
     const atSeq = seq;
     // Chained, so an older snapshot never lands after a newer one.
     flushInFlight = flushInFlight
-      .then(async () => (await isAdmitted()) && deps.prisma.$executeRaw`UPDATE "Message" SET content = ${await stored(snapshot)}, "lastSeq" = ${atSeq} WHERE id = ${request.messageId}`)
+      .then(async () => (await admitted) && deps.prisma.$executeRaw`UPDATE "Message" SET content = ${await stored(snapshot)}, "lastSeq" = ${atSeq} WHERE id = ${request.messageId}`)
       .catch((error: unknown) => deps.logger.warn({ err: error, messageId: request.messageId }, 'stream flush failed'));
   }
 
@@ -311,7 +307,7 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
     const { outcome, usage, firstTokenAt } = await stream();
     clearInterval(flushTimer);
     // Nothing was stored or reserved for a refused turn: nothing to write, settle or tell.
-    if (!(await isAdmitted())) return 'FAILED';
+    if (!(await admitted)) return 'FAILED';
     await flushInFlight;
 
     for (const call of toolCalls.values()) await emit({ ...base, type: 'ToolCallEvent', toolCall: call });
