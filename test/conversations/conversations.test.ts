@@ -72,7 +72,7 @@ describe('history', () => {
     expect(regenerated.status).toBe('STREAMING');
     expect(regenerated.parent.id).toBe(first.userMessage.id);
     expect(regenerated.model.id).toBe('fake-c');
-    let stored;
+    let stored: any;
     do stored = (await alice.execute(MESSAGE, { id: regenerated.id })).data.node;
     while (stored.status === 'STREAMING');
     expect(stored.content).toBe('A different joke.');

@@ -79,7 +79,7 @@ describe('guests', () => {
   test('a FREE user has a per-minute limit of 10 and no sign-up prompt', async () => {
     const user = await gateway.user({ tier: 'FREE' });
     await gateway.app.services.db.prisma.user.update({ where: { id: user.id }, data: { freeMessagesUsed: -100 } });
-    let last;
+    let last: Awaited<ReturnType<typeof user.execute>> | undefined;
     for (let index = 0; index < 11; index += 1) last = await user.execute(SEND_MESSAGE, { input: { content: `m${index}` } });
     expect(codeOf(last!)).toBe('RATE_LIMITED');
     expect(last!.errors![0]!.extensions!.limit).toBe(10);

@@ -134,7 +134,7 @@ export async function startGateway(overrides: Partial<Config> = {}): Promise<Gat
         form.set('operations', JSON.stringify({ query, variables }));
         const paths = Object.keys(files);
         form.set('map', JSON.stringify(Object.fromEntries(paths.map((path, index) => [String(index), [`variables.${path}`]]))));
-        paths.forEach((path, index) => form.set(String(index), files[path]!));
+        for (const [index, path] of paths.entries()) form.set(String(index), files[path]!);
         const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'graphql-require-preflight': '1', ...headers }, body: form });
         const text = await response.text();
         const body = (text.startsWith('{') ? JSON.parse(text) : { errors: [{ message: text }] }) as GraphQLResponse;

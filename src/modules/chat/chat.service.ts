@@ -513,7 +513,7 @@ export function createChatService(deps: ChatDeps) {
       if (turnsBeingStored === 0 && looksAffordable(actor, plans)) {
         const admitted = new Promise<boolean>((resolve) => (admit = resolve));
         try {
-          plans.forEach((planned, index) => launch(actor, ids.conversationId, ids.replyIds[index]!, planned, access, ids.questionId, admitted));
+          for (const [index, planned] of plans.entries()) launch(actor, ids.conversationId, ids.replyIds[index]!, planned, access, ids.questionId, admitted);
         } catch (error) {
           admit!(false);
           throw error;
@@ -530,7 +530,7 @@ export function createChatService(deps: ChatDeps) {
         turnsBeingStored -= 1;
       }
       if (admit) admit(true);
-      else stored.replies.forEach((reply, index) => launch(actor, stored.conversationId, reply.id, plans[index]!, access, stored.userMessage.id));
+      else for (const [index, reply] of stored.replies.entries()) launch(actor, stored.conversationId, reply.id, plans[index]!, access, stored.userMessage.id);
       return stored;
     } catch (error) {
       if (inline.length > 0) await deps.files.remove(actor, inline.map((file) => file.id));
