@@ -37,7 +37,12 @@ async function startStub(env: Record<string, string> = {}) {
 async function startGateway(stubUrl: string, env: Record<string, string> = {}, nodeOptions: string[] = []) {
   const directory = await mkdtemp(path.join(tmpdir(), 'gateway-bench-'));
   const providersFile = path.join(directory, 'providers.json');
-  await writeFile(providersFile, JSON.stringify({ providers: [{ id: 'stub', baseURL: stubUrl, apiKey: 'bench', models: [{ id: 'stub', contextWindow: 128_000, inputPrice: 0.01, outputPrice: 0.01 }] }] }));
+  await writeFile(
+    providersFile,
+    JSON.stringify({
+      providers: [{ id: 'stub', baseURL: stubUrl, apiKey: 'bench', models: [{ id: 'stub', contextWindow: 128_000, inputPrice: 0.01, outputPrice: 0.01 }] }],
+    }),
+  );
   const port = await freePort();
   // BENCH_PROFILE=<dir> writes a V8 CPU profile of the gateway there when it exits.
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
@@ -62,7 +67,14 @@ async function startGateway(stubUrl: string, env: Record<string, string> = {}, n
   const url = `http://127.0.0.1:${port}`;
   // Logs are at warn (an info line per operation would be measured too): poll until it answers.
   let up = false;
-  const poll = setInterval(() => void fetch(`${url}/graphql?query=%7B__typename%7D`, { headers: { 'x-device-id': 'bench' } }).then(() => (up = true), () => {}), 200);
+  const poll = setInterval(
+    () =>
+      void fetch(`${url}/graphql?query=%7B__typename%7D`, { headers: { 'x-device-id': 'bench' } }).then(
+        () => (up = true),
+        () => {},
+      ),
+    200,
+  );
   try {
     await waitFor(() => up || gateway.child.exitCode !== null, 60_000, 'the gateway');
   } finally {
@@ -133,8 +145,19 @@ async function ttftScenario() {
   const openai = new OpenAI({ baseURL: stub.url, apiKey: 'bench', maxRetries: 0 });
   const rows = [];
   try {
-    for (const [concurrency, rounds] of (process.env.BENCH_QUICK ? [[1, 10], [50, 2]] : [[1, 30], [50, 4], [200, 2]]) as Array<[number, number]>) {
-      const clients = Array.from({ length: concurrency }, (_, index) => wsClient(gateway.url, `bench-${concurrency}-${index}-${randomBytes(3).toString('hex')}`));
+    for (const [concurrency, rounds] of (process.env.BENCH_QUICK
+      ? [
+          [1, 10],
+          [50, 2],
+        ]
+      : [
+          [1, 30],
+          [50, 4],
+          [200, 2],
+        ]) as Array<[number, number]>) {
+      const clients = Array.from({ length: concurrency }, (_, index) =>
+        wsClient(gateway.url, `bench-${concurrency}-${index}-${randomBytes(3).toString('hex')}`),
+      );
       await connected(clients);
       // Warm-up round, not recorded.
       await Promise.all(clients.map((client) => gatewayStream(client, 'warm up')));
@@ -192,7 +215,9 @@ async function fanoutScenario() {
     const clients = Array.from({ length: subscribers }, () => wsClient(gateway.url, device));
     await connected(clients);
     // The reply waits for its subscribers: the stub's first token comes after a pause.
-    const sent = await graphql(gateway.url, device, `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { replies { id } } }`, { input: { content: 'fan me out' } });
+    const sent = await graphql(gateway.url, device, `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { replies { id } } }`, {
+      input: { content: 'fan me out' },
+    });
     const messageId = sent.sendMessage.replies[0].id;
     const lags: number[] = [];
     let firstStamp = Infinity;
@@ -297,7 +322,10 @@ async function idleScenario() {
     }
     let acknowledged = 0;
     for (const client of clients) {
-      client.subscribe({ query: `subscription ($id: ID!) { conversationEvents(conversationId: $id) { seq } }`, variables: { id: conversationId } }, { next: () => {}, error: () => {}, complete: () => {} });
+      client.subscribe(
+        { query: `subscription ($id: ID!) { conversationEvents(conversationId: $id) { seq } }`, variables: { id: conversationId } },
+        { next: () => {}, error: () => {}, complete: () => {} },
+      );
     }
     // Subscriptions are set up asynchronously; give them time, then let memory settle.
     await sleep(5_000);
@@ -331,10 +359,21 @@ async function throughputScenario() {
       try {
         const device = `list-${database}`;
         for (let batch = 0; batch < 5; batch += 1) {
-          await Promise.all(Array.from({ length: 10 }, (_, index) => graphql(gateway.url, device, `mutation ($c: String!) { chat(input: { content: $c }) { conversation { id } } }`, { c: `conversation ${batch}-${index}` })));
+          await Promise.all(
+            Array.from({ length: 10 }, (_, index) =>
+              graphql(gateway.url, device, `mutation ($c: String!) { chat(input: { content: $c }) { conversation { id } } }`, {
+                c: `conversation ${batch}-${index}`,
+              }),
+            ),
+          );
         }
-        const query = JSON.stringify({ query: '{ conversations(first: 20) { totalCount edges { node { id title messageCount updatedAt lastMessage { content } } } } }' });
-        const send = () => fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-device-id': device }, body: query }).then((response) => response.text());
+        const query = JSON.stringify({
+          query: '{ conversations(first: 20) { totalCount edges { node { id title messageCount updatedAt lastMessage { content } } } } }',
+        });
+        const send = () =>
+          fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-device-id': device }, body: query }).then(
+            (response) => response.text(),
+          );
         for (let warm = 0; warm < 50; warm += 1) await send();
         const latencies: number[] = [];
         const seconds = 10;
@@ -350,7 +389,13 @@ async function throughputScenario() {
           }),
         );
         const cpu = cpuSeconds(gateway.pid) - cpuBefore;
-        rows.push({ database, concurrency: 16, requestsPerSecond: round(latencies.length / seconds, 1), latencyMs: percentiles(latencies), gatewayCpuPerRequestMs: round((cpu / latencies.length) * 1000, 2) });
+        rows.push({
+          database,
+          concurrency: 16,
+          requestsPerSecond: round(latencies.length / seconds, 1),
+          latencyMs: percentiles(latencies),
+          gatewayCpuPerRequestMs: round((cpu / latencies.length) * 1000, 2),
+        });
         console.log(JSON.stringify(rows.at(-1)));
       } finally {
         await gateway.stop();
@@ -367,7 +412,11 @@ async function throughputScenario() {
 async function soakScenario() {
   const stub = await startStub({ STUB_TOKENS: '20', STUB_DELAY_MS: '1' });
   try {
-    const child = spawn('taskset', ['-c', '0', process.execPath, '--expose-gc', '--import', 'tsx', 'bench/soak.ts'], { cwd: root, env: { ...process.env, STUB_URL: stub.url }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('taskset', ['-c', '0', process.execPath, '--expose-gc', '--import', 'tsx', 'bench/soak.ts'], {
+      cwd: root,
+      env: { ...process.env, STUB_URL: stub.url },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     await new Promise((resolve) => child.once('exit', resolve));
@@ -378,7 +427,13 @@ async function soakScenario() {
   }
 }
 
-for (const [name, scenario] of Object.entries({ ttft: ttftScenario, fanout: fanoutScenario, idle: idleScenario, throughput: throughputScenario, soak: soakScenario })) {
+for (const [name, scenario] of Object.entries({
+  ttft: ttftScenario,
+  fanout: fanoutScenario,
+  idle: idleScenario,
+  throughput: throughputScenario,
+  soak: soakScenario,
+})) {
   if (!wants(name)) continue;
   console.log(`== ${name}`);
   await scenario();

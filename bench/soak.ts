@@ -15,7 +15,9 @@ const app = await buildApp({
   dataDir: path.join(directory, 'data'),
   databaseUrl: undefined,
   logLevel: 'warn',
-  providers: [{ id: 'stub', baseURL: process.env.STUB_URL!, apiKey: 'bench', models: [{ id: 'stub', contextWindow: 128_000, inputPrice: 0.01, outputPrice: 0.01 }] }],
+  providers: [
+    { id: 'stub', baseURL: process.env.STUB_URL!, apiKey: 'bench', models: [{ id: 'stub', contextWindow: 128_000, inputPrice: 0.01, outputPrice: 0.01 }] },
+  ],
   defaultModel: 'stub',
   guestPerMinute: 1_000_000_000,
   freeMessageThreshold: 0,
@@ -24,7 +26,10 @@ const app = await buildApp({
 });
 const url = await app.start(0, '127.0.0.1');
 const { db } = app.services;
-const query = JSON.stringify({ query: 'mutation ($input: SendMessageInput!) { chat(input: $input) { replies { status } } }', variables: { input: { content: 'soak' } } });
+const query = JSON.stringify({
+  query: 'mutation ($input: SendMessageInput!) { chat(input: $input) { replies { status } } }',
+  variables: { input: { content: 'soak' } },
+});
 
 let sent = 0;
 async function worker(until: number) {

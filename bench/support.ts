@@ -24,7 +24,6 @@ export const round = (value: number, digits = 2) => Math.round(value * 10 ** dig
 export const now = () => performance.timeOrigin + performance.now();
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-
 /** A child process pinned to one core (when taskset exists), with its output collected. */
 export function spawnPinned(core: number | null, command: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
   const [program, ...args] = core === null ? command : ['taskset', '-c', String(core), ...command];
@@ -51,16 +50,28 @@ export function cpuSeconds(pid: number): number {
 
 /** Resident memory of a process in bytes, from /proc. */
 export function rssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('VmRSS:'))!;
   return Number(line.replace(/\D/g, '')) * 1024;
 }
 
 export function wsClient(url: string, deviceId: string): Client {
-  return createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { 'x-device-id': deviceId }, retryAttempts: 0, lazy: false });
+  return createClient({
+    url: `${url.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { 'x-device-id': deviceId },
+    retryAttempts: 0,
+    lazy: false,
+  });
 }
 
 export async function graphql(url: string, deviceId: string, query: string, variables: Record<string, unknown> = {}) {
-  const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-device-id': deviceId }, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-device-id': deviceId },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await response.json()) as { data?: any; errors?: unknown[] };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;

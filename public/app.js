@@ -30,9 +30,13 @@ function showError(error) {
 }
 
 async function loadModels() {
-  const data = await graphql(/* GraphQL */ `query DemoModels { models(first: 100) { edges { node { id displayName available modalities } } } defaults: health { defaultModel } }`);
+  const data = await graphql(
+    /* GraphQL */ `query DemoModels { models(first: 100) { edges { node { id displayName available modalities } } } defaults: health { defaultModel } }`,
+  );
   // Chat models only: embedding and realtime models do not answer messages.
-  const available = data.models.edges.map((edge) => edge.node).filter((model) => model.available && !model.modalities.some((modality) => modality === 'embedding' || modality === 'realtime'));
+  const available = data.models.edges
+    .map((edge) => edge.node)
+    .filter((model) => model.available && !model.modalities.some((modality) => modality === 'embedding' || modality === 'realtime'));
   const fieldset = $('#models');
   for (const model of available) {
     const checked = model.id === data.defaults.defaultModel;
@@ -46,7 +50,11 @@ async function loadConversations() {
   const list = $('#conversations');
   list.replaceChildren(
     ...data.conversations.edges.map(({ node }) =>
-      element('li', {}, element('button', { type: 'button', 'aria-current': String(node.id === conversationId), onclick: () => openConversation(node.id) }, node.title)),
+      element(
+        'li',
+        {},
+        element('button', { type: 'button', 'aria-current': String(node.id === conversationId), onclick: () => openConversation(node.id) }, node.title),
+      ),
     ),
   );
 }
@@ -76,17 +84,36 @@ function replyColumn(reply) {
   const text = element('div', { class: 'text' });
   const status = element('span', { class: 'status' }, 'streaming');
   const meta = element('div', { class: 'meta' });
-  const stop = element('button', { type: 'button', onclick: () => graphql(/* GraphQL */ `mutation DemoStop($id: ID) { stopGeneration(messageId: $id) { id } }`, { id: reply.id }).catch(showError) }, 'Stop');
+  const stop = element(
+    'button',
+    {
+      type: 'button',
+      onclick: () => graphql(/* GraphQL */ `mutation DemoStop($id: ID) { stopGeneration(messageId: $id) { id } }`, { id: reply.id }).catch(showError),
+    },
+    'Stop',
+  );
   const feedback = element('div', { class: 'feedback', hidden: '' });
-  for (const [kind, label] of [['THUMBS_UP', 'Helpful'], ['THUMBS_DOWN', 'Not helpful']]) {
+  for (const [kind, label] of [
+    ['THUMBS_UP', 'Helpful'],
+    ['THUMBS_DOWN', 'Not helpful'],
+  ]) {
     const button = element('button', { type: 'button', 'aria-label': kind, 'aria-pressed': 'false' }, label);
     button.addEventListener('click', async () => {
-      await graphql(/* GraphQL */ `mutation DemoFeedback($input: FeedbackInput!) { submitFeedback(input: $input) { id } }`, { input: { messageId: reply.id, kind } }).catch(showError);
+      await graphql(/* GraphQL */ `mutation DemoFeedback($input: FeedbackInput!) { submitFeedback(input: $input) { id } }`, {
+        input: { messageId: reply.id, kind },
+      }).catch(showError);
       for (const other of feedback.querySelectorAll('button')) other.setAttribute('aria-pressed', String(other === button));
     });
     feedback.append(button);
   }
-  const column = element('article', { class: 'reply', 'data-model': reply.model.id }, element('header', {}, reply.model.id, status, stop), text, meta, feedback);
+  const column = element(
+    'article',
+    { class: 'reply', 'data-model': reply.model.id },
+    element('header', {}, reply.model.id, status, stop),
+    text,
+    meta,
+    feedback,
+  );
   return { column, text, status, meta, stop, feedback };
 }
 

@@ -75,7 +75,10 @@ const commands: Record<string, (services: Services) => Promise<unknown>> = {
   'show-user': async ({ admin, db }) => {
     const user = await admin.userByEmail(required('email'));
     const teams = await db.prisma.team.findMany({ where: { members: { some: { userId: user.id } } }, select: { id: true, name: true, ownerId: true } });
-    const keys = await db.prisma.apiKey.findMany({ where: { ownerId: user.id }, select: { id: true, name: true, scopes: true, allowExternalUsage: true, revokedAt: true, expiresAt: true, lastUsedAt: true } });
+    const keys = await db.prisma.apiKey.findMany({
+      where: { ownerId: user.id },
+      select: { id: true, name: true, scopes: true, allowExternalUsage: true, revokedAt: true, expiresAt: true, lastUsedAt: true },
+    });
     return { ...user, teams, keys };
   },
 };

@@ -114,7 +114,9 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
   const server: Server = createServer((request, response) => {
     if (bodyTooLarge(request, config.maxBodyBytes)) {
       response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-      response.end(JSON.stringify({ errors: [{ message: `Request bodies are limited to ${config.maxBodyBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
+      response.end(
+        JSON.stringify({ errors: [{ message: `Request bodies are limited to ${config.maxBodyBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }),
+      );
       request.destroy();
       return;
     }
@@ -175,9 +177,18 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
         const active = operationsBySocket.get(socketContext.extra.socket) ?? new Set<string>();
         operationsBySocket.set(socketContext.extra.socket, active);
         if (active.size >= limits.maxOperationsPerSocket) {
-          return [new GraphQLError(`At most ${limits.maxOperationsPerSocket} operations may run on one socket.`, { extensions: { code: 'TOO_MANY_OPERATIONS' } })];
+          return [
+            new GraphQLError(`At most ${limits.maxOperationsPerSocket} operations may run on one socket.`, { extensions: { code: 'TOO_MANY_OPERATIONS' } }),
+          ];
         }
-        const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const {
+          schema: envelopedSchema,
+          execute,
+          subscribe,
+          contextFactory,
+          parse,
+          validate,
+        } = yoga.getEnveloped({
           ...socketContext,
           req: socketContext.extra.request,
           socket: socketContext.extra.socket,
@@ -213,9 +224,12 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
     services.files.sweep().catch((error: unknown) => logger.warn({ err: error }, 'file sweep failed'));
   }, config.fileSweepIntervalMs);
   sweeper.unref();
-  const heartbeat = setInterval(() => {
-    services.chat.heartbeat(config.orphanTimeoutMs).catch((error: unknown) => logger.warn({ err: error }, 'reply heartbeat failed'));
-  }, Math.max(100, Math.floor(config.orphanTimeoutMs / 3)));
+  const heartbeat = setInterval(
+    () => {
+      services.chat.heartbeat(config.orphanTimeoutMs).catch((error: unknown) => logger.warn({ err: error }, 'reply heartbeat failed'));
+    },
+    Math.max(100, Math.floor(config.orphanTimeoutMs / 3)),
+  );
   heartbeat.unref();
   return {
     services,

@@ -54,7 +54,9 @@ export async function createContext(services: Services, headers: HeaderSource): 
     viewer,
     actor: viewer ? actorOf(viewer) : null,
     acceptLanguage: headers('accept-language'),
-    origin: services.config.publicUrl ?? `${headers('x-forwarded-proto') ?? 'http'}://${headers('x-forwarded-host') ?? headers('host') ?? `${services.config.host}:${services.config.port}`}`,
+    origin:
+      services.config.publicUrl ??
+      `${headers('x-forwarded-proto') ?? 'http'}://${headers('x-forwarded-host') ?? headers('host') ?? `${services.config.host}:${services.config.port}`}`,
     secret: () => secret,
     useSecret(given) {
       secret = given;

@@ -25,7 +25,11 @@ export async function serveDemoPage(request: IncomingMessage, response: ServerRe
   if (!file) return false;
   try {
     const body = await readFile(file);
-    response.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+    response.writeHead(200, {
+      'content-type': types[path.extname(file)] ?? 'application/octet-stream',
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    });
     response.end(request.method === 'HEAD' ? undefined : body);
   } catch {
     response.writeHead(404).end();

@@ -84,7 +84,13 @@ async function filesDirectory(config: Config): Promise<string> {
 
 async function fileStore(config: Config): Promise<FileStore> {
   if (config.filesBucket) {
-    return createS3FileStore({ bucket: config.filesBucket, prefix: config.filesPrefix, endpoint: config.s3Endpoint, region: config.s3Region, forcePathStyle: config.s3ForcePathStyle });
+    return createS3FileStore({
+      bucket: config.filesBucket,
+      prefix: config.filesPrefix,
+      endpoint: config.s3Endpoint,
+      region: config.s3Region,
+      forcePathStyle: config.s3ForcePathStyle,
+    });
   }
   return createLocalFileStore(await filesDirectory(config));
 }
@@ -117,16 +123,39 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   const embeddings = createEmbeddingsService(registry, catalog, usage, config.embeddingModel ?? defaultEmbeddingModel(registry));
   const memories = createMemoriesService({ prisma: db.prisma, credits, usage, embeddings, memoryCreditCost: config.memoryCreditCost });
   const search = createSearchService(db.prisma, embeddings, logger);
-  const files = createFilesService(db.prisma, await fileStore(config), {
-    maxFileBytes: config.maxFileBytes,
-    maxConversationBytes: config.maxConversationFileBytes,
-    maxFilesPerRequest: config.maxFilesPerRequest,
-    ttlMinutes: config.fileTtlMinutes,
-  }, logger);
+  const files = createFilesService(
+    db.prisma,
+    await fileStore(config),
+    {
+      maxFileBytes: config.maxFileBytes,
+      maxConversationBytes: config.maxConversationFileBytes,
+      maxFilesPerRequest: config.maxFilesPerRequest,
+      ttlMinutes: config.fileTtlMinutes,
+    },
+    logger,
+  );
   const webSearch = createWebSearch({ url: config.webSearchUrl, timeoutMs: config.webSearchTimeoutMs, maxResults: config.webSearchMaxResults });
   const encryption = createEncryptionService(db.prisma);
   const access = createConversationAccess(db.prisma, encryption);
-  const chat = createChatService({ prisma: db.prisma, eventLog, pubsub, catalog, registry, logger, config, limits, credits, templates, usage, memories, search, files, webSearch, encryption, access });
+  const chat = createChatService({
+    prisma: db.prisma,
+    eventLog,
+    pubsub,
+    catalog,
+    registry,
+    logger,
+    config,
+    limits,
+    credits,
+    templates,
+    usage,
+    memories,
+    search,
+    files,
+    webSearch,
+    encryption,
+    access,
+  });
   const conversations = createConversationService(db.prisma, chat, templates, access);
   return {
     config,

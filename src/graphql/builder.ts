@@ -69,8 +69,7 @@ export const builder = new SchemaBuilder<{
       operator: context.viewer?.user.isOperator === true && !context.viewer.apiKey,
     }),
     // The viewer is missing only when no credential was sent; say so rather than "forbidden".
-    unauthorizedError: (_parent, context) =>
-      context.viewer ? forbidden('auth.forbidden') : unauthenticated(),
+    unauthorizedError: (_parent, context) => (context.viewer ? forbidden('auth.forbidden') : unauthenticated()),
   },
   prisma: {
     client: (context) => context.services.db.prisma,

@@ -63,5 +63,9 @@ export function useQueryLimits(limits: QueryLimits): Plugin[] {
     maxTokens: { enabled: false },
     blockFieldSuggestion: { enabled: limits.hideSchema },
   });
-  return [useMaxQuerySize(limits.maxQueryLength, limits.maxTokens), ...(armor.protect().plugins as Plugin[]), ...(limits.hideSchema ? [useDisableIntrospection() as Plugin] : [])];
+  return [
+    useMaxQuerySize(limits.maxQueryLength, limits.maxTokens),
+    ...(armor.protect().plugins as Plugin[]),
+    ...(limits.hideSchema ? [useDisableIntrospection() as Plugin] : []),
+  ];
 }

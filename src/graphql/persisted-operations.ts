@@ -38,7 +38,10 @@ export function usePersistedOperationList(store: PersistedOperations): Plugin {
 }
 
 /** The same rules for a graphql-ws subscribe payload: its query text, or the error to answer with. */
-export function persistedQueryOf(store: PersistedOperations | null, payload: { query?: string; documentId?: unknown; extensions?: Record<string, any> | null }): string | GraphQLError {
+export function persistedQueryOf(
+  store: PersistedOperations | null,
+  payload: { query?: string; documentId?: unknown; extensions?: Record<string, any> | null },
+): string | GraphQLError {
   const id = operationIdOf(payload);
   if (store && id) {
     return store.lookup(id) ?? new GraphQLError('PersistedQueryNotFound', { extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } });

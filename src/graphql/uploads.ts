@@ -18,10 +18,16 @@ export function useUploadLimits(limits: { maxFileBytes: number; maxFilesPerReque
           const message = (error as { message?: string }).message ?? '';
           const language = request.headers.get('accept-language') ?? undefined;
           if (message.includes('File size limit exceeded')) {
-            throw graphqlErrorFrom(new UserFacingError('PAYLOAD_TOO_LARGE', 'files.tooLarge', { limit: limits.maxFileBytes }, { limit: limits.maxFileBytes }), language);
+            throw graphqlErrorFrom(
+              new UserFacingError('PAYLOAD_TOO_LARGE', 'files.tooLarge', { limit: limits.maxFileBytes }, { limit: limits.maxFileBytes }),
+              language,
+            );
           }
           if (message.includes('Files limit exceeded')) {
-            throw graphqlErrorFrom(new UserFacingError('PAYLOAD_TOO_LARGE', 'files.tooMany', { limit: limits.maxFilesPerRequest }, { limit: limits.maxFilesPerRequest }), language);
+            throw graphqlErrorFrom(
+              new UserFacingError('PAYLOAD_TOO_LARGE', 'files.tooMany', { limit: limits.maxFilesPerRequest }, { limit: limits.maxFilesPerRequest }),
+              language,
+            );
           }
           throw error;
         }

@@ -156,7 +156,12 @@ function providersFromEnv(env: NodeJS.ProcessEnv): ProviderConfig[] {
       name: known.name,
       baseURL: baseURL || known.baseURL,
       apiKey,
-      models: models ? models.split(',').map((model) => model.trim()).filter(Boolean) : undefined,
+      models: models
+        ? models
+            .split(',')
+            .map((model) => model.trim())
+            .filter(Boolean)
+        : undefined,
     });
   }
   if (env.PROVIDERS_FILE) {
@@ -247,7 +252,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       maxRetryAfterMs: integer(env.UPSTREAM_MAX_RETRY_AFTER_MS, defaultUpstreamPolicy.maxRetryAfterMs),
       retryBaseMs: integer(env.UPSTREAM_RETRY_BASE_MS, defaultUpstreamPolicy.retryBaseMs),
     },
-    allowedOrigins: (env.ALLOWED_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+    allowedOrigins: (env.ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
     webSocket: {
       maxMessageBytes: integer(env.WS_MAX_MESSAGE_BYTES, 1024 * 1024),
       maxOperationsPerSocket: integer(env.WS_MAX_OPERATIONS_PER_SOCKET, 20),

@@ -48,8 +48,7 @@ export class UserFacingError extends Error {
   }
 }
 
-export const unauthenticated = (key = 'auth.required', params?: MessageParams) =>
-  new UserFacingError('UNAUTHENTICATED', key, params);
+export const unauthenticated = (key = 'auth.required', params?: MessageParams) => new UserFacingError('UNAUTHENTICATED', key, params);
 export const forbidden = (key: string, params?: MessageParams) => new UserFacingError('FORBIDDEN', key, params);
 export const badInput = (key: string, params?: MessageParams, extensions?: Record<string, unknown>) =>
   new UserFacingError('BAD_USER_INPUT', key, params, extensions);

@@ -11,10 +11,7 @@ export function headersFromFetch(headers: Headers): HeaderSource {
   return (name) => headers.get(name) ?? undefined;
 }
 
-export function headersFromConnection(
-  connectionParams: Record<string, unknown> | undefined,
-  upgradeHeaders: IncomingHttpHeaders | undefined,
-): HeaderSource {
+export function headersFromConnection(connectionParams: Record<string, unknown> | undefined, upgradeHeaders: IncomingHttpHeaders | undefined): HeaderSource {
   const params = new Map<string, string>();
   const nested = connectionParams?.headers;
   for (const source of [nested, connectionParams]) {

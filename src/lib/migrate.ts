@@ -28,7 +28,10 @@ export const defaultMigrationsDir = path.resolve(path.dirname(new URL(import.met
 
 async function migrationFolders(directory: string): Promise<Array<{ name: string; sql: string; checksum: string }>> {
   const entries = await readdir(directory, { withFileTypes: true });
-  const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const folders = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
   return Promise.all(
     folders.map(async (name) => {
       const sql = await readFile(path.join(directory, name, 'migration.sql'), 'utf8');
@@ -42,10 +45,7 @@ async function migrationFolders(directory: string): Promise<Array<{ name: string
  * lock so instances starting together apply each migration once. A migration
  * whose file changed after it was applied stops the start-up.
  */
-export async function applyMigrations(
-  client: pg.ClientBase,
-  options: { migrationsDir?: string; logger?: MigrationLogger } = {},
-): Promise<string[]> {
+export async function applyMigrations(client: pg.ClientBase, options: { migrationsDir?: string; logger?: MigrationLogger } = {}): Promise<string[]> {
   const migrations = await migrationFolders(options.migrationsDir ?? defaultMigrationsDir);
   const applied: string[] = [];
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);

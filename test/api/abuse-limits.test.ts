@@ -4,7 +4,6 @@ import { createClient } from 'graphql-ws';
 import { codeOf, eventually, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT_STREAM } from '../support/operations.js';
 
-
 let gateway: Gateway;
 beforeAll(async () => {
   gateway = await startGateway({
@@ -16,7 +15,11 @@ afterAll(() => gateway?.close());
 beforeEach(() => gateway.upstream.reset());
 
 async function post(body: string, headers: Record<string, string> = {}) {
-  const response = await fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-device-id': 'limits-device', ...headers }, body });
+  const response = await fetch(`${gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-device-id': 'limits-device', ...headers },
+    body,
+  });
   const text = await response.text();
   return { status: response.status, body: text.startsWith('{') ? JSON.parse(text) : { errors: [{ message: text }] } };
 }
@@ -58,7 +61,8 @@ describe('GraphQL documents', () => {
   });
 
   test('an expensive query exceeds the cost limit', async () => {
-    const fields = 'id title createdAt updatedAt privacy messageCount lastMessage { id content role status createdAt model { id displayName vendor contextWindow } }';
+    const fields =
+      'id title createdAt updatedAt privacy messageCount lastMessage { id content role status createdAt model { id displayName vendor contextWindow } }';
     const expensive = `{ ${Array.from({ length: 14 }, (_, index) => `c${index}: conversations(first: 50) { edges { node { ${fields} messages(first: 50) { edges { node { id content model { id displayName vendor } } } } } } }`).join(' ')} }`;
     const result = await query(expensive);
     expect(codeOf(result.body)).toBe('QUERY_TOO_COMPLEX');
@@ -74,18 +78,30 @@ describe('GraphQL documents', () => {
   });
 
   test('only allowed origins get CORS headers', async () => {
-    const allowed = await fetch(`${gateway.url}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://chat.example.com', 'access-control-request-method': 'POST' } });
+    const allowed = await fetch(`${gateway.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://chat.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://chat.example.com');
-    const other = await fetch(`${gateway.url}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const other = await fetch(`${gateway.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(other.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
   });
 });
 
 describe('production mode', () => {
   test('introspection, field suggestions and GraphiQL are off', async () => {
-    const production = await startGateway({ queryLimits: { maxDepth: 10, maxAliases: 15, maxDirectives: 50, maxTokens: 2_000, maxQueryLength: 15_000, maxCost: 5_000, hideSchema: true }, graphiql: false });
+    const production = await startGateway({
+      queryLimits: { maxDepth: 10, maxAliases: 15, maxDirectives: 50, maxTokens: 2_000, maxQueryLength: 15_000, maxCost: 5_000, hideSchema: true },
+      graphiql: false,
+    });
     try {
-      const call = (text: string) => fetch(`${production.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: text }) }).then((response) => response.json() as Promise<any>);
+      const call = (text: string) =>
+        fetch(`${production.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: text }) }).then(
+          (response) => response.json() as Promise<any>,
+        );
       expect((await call('{ __schema { types { name } } }')).errors[0].message).toMatch(/introspection/i);
       const typo = await call('{ helth { database } }');
       expect(typo.errors[0].message).not.toContain('Did you mean');
@@ -131,7 +147,10 @@ describe('WebSockets', () => {
       const errors: any[] = [];
       let events = 0;
       const done = new Promise<void>((resolve) => {
-        client.subscribe({ query: CHAT_STREAM, variables: { input: { content: `stream ${index}` } } }, { next: () => (events += 1), error: (error) => (errors.push(error), resolve()), complete: resolve });
+        client.subscribe(
+          { query: CHAT_STREAM, variables: { input: { content: `stream ${index}` } } },
+          { next: () => (events += 1), error: (error) => (errors.push(error), resolve()), complete: resolve },
+        );
       });
       return { errors, done, events: () => events };
     });
@@ -162,7 +181,11 @@ describe('WebSockets', () => {
     await eventually(() => gateway.upstream.openStreams() === 0, 15_000);
     // The last bytes of a stream reach the gateway a moment before its reply is stored.
     await eventually(() => chat.runningCount() === 0, 5_000);
-    const stored = await gateway.app.services.db.prisma.message.groupBy({ by: ['status'], where: { role: 'ASSISTANT', conversation: { owner: { deviceId: { startsWith: 'abrupt-' } } } }, _count: { _all: true } });
+    const stored = await gateway.app.services.db.prisma.message.groupBy({
+      by: ['status'],
+      where: { role: 'ASSISTANT', conversation: { owner: { deviceId: { startsWith: 'abrupt-' } } } },
+      _count: { _all: true },
+    });
     expect(stored).toEqual([{ status: 'COMPLETE', _count: { _all: 100 } }]);
   }, 60_000);
 });

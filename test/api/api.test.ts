@@ -99,7 +99,10 @@ describe('transports', () => {
     });
     client.dispose();
     expect(events).toHaveLength(7);
-    const text = events.filter((event) => event.__typename === 'TokenDelta').map((event) => event.delta).join('');
+    const text = events
+      .filter((event) => event.__typename === 'TokenDelta')
+      .map((event) => event.delta)
+      .join('');
     expect(events.at(-1).message.content).toBe(text);
   });
 

@@ -10,7 +10,8 @@ beforeAll(async () => {
 afterAll(() => gateway?.close());
 
 test('errors follow accept-language; the code stays the same', async () => {
-  const send = (language: string) => gateway.guest({ 'accept-language': language }).execute(SEND_MESSAGE, { input: { content: 'hi', models: ['gpt-17-ultra'] } });
+  const send = (language: string) =>
+    gateway.guest({ 'accept-language': language }).execute(SEND_MESSAGE, { input: { content: 'hi', models: ['gpt-17-ultra'] } });
   const french = await send('fr-FR,fr;q=0.9,en;q=0.8');
   expect(french.errors![0]!.message).toBe('Modèle inconnu « gpt-17-ultra ».');
   expect(french.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');

@@ -19,7 +19,11 @@ afterAll(() => gateway?.close());
 
 const idOf = (name: string) => Object.entries(documents).find(([, text]) => new RegExp(`^(query|mutation|subscription) ${name}\\b`).test(text))![0];
 const post = (body: object) =>
-  fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-device-id': 'persisted' }, body: JSON.stringify(body) }).then(async (response) => ({ status: response.status, body: (await response.json()) as any }));
+  fetch(`${gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-device-id': 'persisted' },
+    body: JSON.stringify(body),
+  }).then(async (response) => ({ status: response.status, body: (await response.json()) as any }));
 
 test('the list holds every generated operation under its sha256', () => {
   expect(Object.keys(documents).length).toBeGreaterThan(10);
@@ -40,20 +44,38 @@ test('listed operations run by id (documentId or Apollo persisted-query hash); a
 });
 
 test('subscriptions over graphql-ws follow the same list', async () => {
-  const socket = createClient({ url: `${gateway.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { 'x-device-id': 'persisted-ws' }, retryAttempts: 0 });
+  const socket = createClient({
+    url: `${gateway.url.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { 'x-device-id': 'persisted-ws' },
+    retryAttempts: 0,
+  });
   gateway.upstream.behave({ tokens: 5 });
   const sent = await post({ documentId: idOf('DemoSend'), variables: { input: { content: 'persisted hello' } } });
   const messageId = sent.body.data.sendMessage.replies[0].id;
   const outcome = (payload: object) =>
     new Promise<{ events: any[]; error?: unknown }>((resolve) => {
       const events: any[] = [];
-      socket.subscribe(payload as never, { next: (value) => (value.errors ? resolve({ events, error: value.errors }) : events.push(value.data)), error: (error) => resolve({ events, error }), complete: () => resolve({ events }) });
+      socket.subscribe(payload as never, {
+        next: (value) => (value.errors ? resolve({ events, error: value.errors }) : events.push(value.data)),
+        error: (error) => resolve({ events, error }),
+        complete: () => resolve({ events }),
+      });
     });
   // A different device follows nothing of this one's; this device's own reply needs the same device id.
-  const own = createClient({ url: `${gateway.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { 'x-device-id': 'persisted' }, retryAttempts: 0 });
+  const own = createClient({
+    url: `${gateway.url.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { 'x-device-id': 'persisted' },
+    retryAttempts: 0,
+  });
   const followed = await new Promise<any[]>((resolve, reject) => {
     const events: any[] = [];
-    own.subscribe({ query: '', documentId: idOf('DemoFollow'), variables: { id: messageId } } as never, { next: (value) => events.push(value.data), error: reject, complete: () => resolve(events) });
+    own.subscribe({ query: '', documentId: idOf('DemoFollow'), variables: { id: messageId } } as never, {
+      next: (value) => events.push(value.data),
+      error: reject,
+      complete: () => resolve(events),
+    });
   });
   expect(followed.at(-1).messageStream.__typename).toBe('MessageFinished');
   const refused = await outcome({ query: 'subscription { conversationEvents(conversationId: "x") { seq } }' });

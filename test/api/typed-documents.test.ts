@@ -1,10 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import {
-  ConversationDocument,
-  MessageStreamDocument,
-  SendMessageDocument,
-  type MessageStreamSubscription,
-} from '../generated/graphql.js';
+import { ConversationDocument, MessageStreamDocument, SendMessageDocument, type MessageStreamSubscription } from '../generated/graphql.js';
 import { startGateway, type Gateway } from '../support/harness.js';
 
 // The same flow a frontend writes with codegen's typed documents: the result

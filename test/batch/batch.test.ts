@@ -16,7 +16,8 @@ afterAll(() => gateway?.close());
 beforeEach(() => gateway.upstream.reset());
 
 const balanceOf = async (userId: string) => (await gateway.app.services.db.prisma.user.findUniqueOrThrow({ where: { id: userId } })).creditBalance;
-const requests = (count: number, prefix = 'q') => Array.from({ length: count }, (_, index) => ({ customId: `${prefix}-${index + 1}`, content: `${prefix} question ${index + 1}` }));
+const requests = (count: number, prefix = 'q') =>
+  Array.from({ length: count }, (_, index) => ({ customId: `${prefix}-${index + 1}`, content: `${prefix} question ${index + 1}` }));
 
 async function finished(caller: { execute: (query: string, variables?: Record<string, unknown>) => Promise<{ data?: any }> }, id: string) {
   return eventually(async () => {
@@ -28,7 +29,17 @@ async function finished(caller: { execute: (query: string, variables?: Record<st
 async function download(url: string, headers: Record<string, string>) {
   const response = await fetch(url, { headers });
   const text = await response.text();
-  return { status: response.status, type: response.headers.get('content-type'), text, lines: response.ok ? text.trim().split('\n').map((line) => JSON.parse(line)) : [] };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    text,
+    lines: response.ok
+      ? text
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line))
+      : [],
+  };
 }
 
 describe('batch jobs', () => {
@@ -56,7 +67,10 @@ describe('batch jobs', () => {
 
     // Each request paid for what it used, and the job's cost is their sum.
     const costs = results.lines.map((line) => line.response.cost as number);
-    expect(job.cost).toBeCloseTo(costs.reduce((sum, cost) => sum + cost, 0), 9);
+    expect(job.cost).toBeCloseTo(
+      costs.reduce((sum, cost) => sum + cost, 0),
+      9,
+    );
     expect(await balanceOf(user.id)).toBe(1_000_000 - costs.reduce((sum, cost) => sum + Math.ceil(cost * 1_000_000 - 1e-9), 0));
   });
 
@@ -77,7 +91,13 @@ describe('batch jobs', () => {
     const user = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
     const bad = [
       { model: 'fake-a', requests: [] },
-      { model: 'fake-a', requests: [{ customId: 'same', content: 'a' }, { customId: 'same', content: 'b' }] },
+      {
+        model: 'fake-a',
+        requests: [
+          { customId: 'same', content: 'a' },
+          { customId: 'same', content: 'b' },
+        ],
+      },
       { model: 'fake-a', requests: [{ customId: 'x', content: '   ' }] },
       { model: 'no-such-model', requests: requests(1) },
     ];
@@ -146,7 +166,9 @@ describe('batch jobs', () => {
       }
       const jobs = await Promise.all(ids.map((id) => finished(user, id)));
       expect(jobs.every((job) => job.status === 'COMPLETED' && job.completed === 6)).toBe(true);
-      const asked = gateway.upstream.requests.filter((request) => request.path.endsWith('/chat/completions')).map((request) => request.body.messages.at(-1).content);
+      const asked = gateway.upstream.requests
+        .filter((request) => request.path.endsWith('/chat/completions'))
+        .map((request) => request.body.messages.at(-1).content);
       expect(asked).toHaveLength(24);
       expect(new Set(asked).size).toBe(24);
       const rows = await services.db.prisma.batchJob.findMany({ where: { id: { in: await Promise.all(ids.map(rawId)) } }, select: { claimedBy: true } });

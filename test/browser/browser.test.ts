@@ -10,11 +10,21 @@ let gateway: Gateway;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(executablePath)) throw new Error(`Chromium is needed for the browser tests: install it (apt-get install chromium) or set CHROMIUM_PATH. Not found at ${executablePath}.`);
+  if (!existsSync(executablePath))
+    throw new Error(`Chromium is needed for the browser tests: install it (apt-get install chromium) or set CHROMIUM_PATH. Not found at ${executablePath}.`);
   gateway = await startGateway();
   browser = await chromium.launch({
     executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
 }, 60_000);
 afterAll(async () => {

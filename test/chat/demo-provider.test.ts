@@ -22,9 +22,11 @@ test('health says the demo provider is in use and it is the default model', asyn
 test('the demo streams a deterministic reply naming the model, system prompt and history it received', async () => {
   const alice = gateway.guest();
   const run = async () =>
-    (await alice.subscribe(CHAT_STREAM, { input: { content: 'What do you see?', systemPrompt: 'You are terse.', history: [{ role: 'USER', content: 'earlier' }] } }).done).map(
-      (data: any) => data.chatStream,
-    );
+    (
+      await alice.subscribe(CHAT_STREAM, {
+        input: { content: 'What do you see?', systemPrompt: 'You are terse.', history: [{ role: 'USER', content: 'earlier' }] },
+      }).done
+    ).map((data: any) => data.chatStream);
   const events = await run();
   const deltas = events.filter((event: any) => event.__typename === 'TokenDelta');
   expect(deltas.length).toBeGreaterThanOrEqual(3);

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { codeOf, REASONING_MODEL, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT, CONVERSATIONS } from '../support/operations.js';
 
-
 /** A search engine with SearXNG's JSON API on a loopback port. */
 let searchServer: Server;
 let searchUrl: string;

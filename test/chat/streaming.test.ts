@@ -14,7 +14,11 @@ beforeEach(() => gateway.upstream.reset());
 
 type Event = { __typename: string; messageId: string; seq: number; delta?: string; message?: any };
 const eventsOf = (data: Array<Record<string, Event>>, field: string) => data.map((item) => item[field]!);
-const deltas = (events: Event[]) => events.filter((event) => event.__typename === 'TokenDelta').map((event) => event.delta).join('');
+const deltas = (events: Event[]) =>
+  events
+    .filter((event) => event.__typename === 'TokenDelta')
+    .map((event) => event.delta)
+    .join('');
 
 describe('chatStream', () => {
   test('streams ordered deltas whose concatenation is the stored reply', async () => {
@@ -85,7 +89,9 @@ describe('tool calls', () => {
     expect(events.map((event) => event.__typename)).toEqual(['TokenDelta', 'TokenDelta', 'ToolCallEvent', 'MessageFinished']);
     const call = (events[2] as any).toolCall;
     expect(call).toEqual({ id: 'call_0', name: 'get_weather', arguments: '{"city":"Lisbon"}' });
-    const stored = await alice.execute(/* GraphQL */ `query ($id: ID!) { node(id: $id) { ... on Message { toolCalls { id name arguments result } } } }`, { id: events[0]!.messageId });
+    const stored = await alice.execute(/* GraphQL */ `query ($id: ID!) { node(id: $id) { ... on Message { toolCalls { id name arguments result } } } }`, {
+      id: events[0]!.messageId,
+    });
     expect(stored.data.node.toolCalls).toEqual([{ ...call, result: null }]);
   });
 });

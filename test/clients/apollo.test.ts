@@ -74,7 +74,10 @@ test('a query, a mutation and a subscription; the cache updates the reply by its
       complete: resolve,
     });
   });
-  const deltas = events.filter((event) => event.__typename === 'TokenDelta').map((event) => event.delta).join('');
+  const deltas = events
+    .filter((event) => event.__typename === 'TokenDelta')
+    .map((event) => event.delta)
+    .join('');
   expect(events.at(-1).__typename).toBe('MessageFinished');
   expect(client.cache.readFragment({ id, fragment })).toEqual({ __typename: 'Message', content: deltas, status: 'COMPLETE' });
   await socket.dispose();

@@ -37,7 +37,9 @@ test('a query, a mutation and a streamed reply through the subscription exchange
   expect(health.error).toBeUndefined();
   expect(health.data.health.defaultModel).toBe('fake-a');
 
-  const sent = await client.mutation(gql`mutation ($input: SendMessageInput!) { sendMessage(input: $input) { replies { id status } } }`, { input: { content: 'Hello from urql' } }).toPromise();
+  const sent = await client
+    .mutation(gql`mutation ($input: SendMessageInput!) { sendMessage(input: $input) { replies { id status } } }`, { input: { content: 'Hello from urql' } })
+    .toPromise();
   expect(sent.error).toBeUndefined();
   const messageId = sent.data.sendMessage.replies[0].id;
 
@@ -61,6 +63,11 @@ test('a query, a mutation and a streamed reply through the subscription exchange
   expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
   const finished = events.at(-1);
   expect(finished.message.status).toBe('COMPLETE');
-  expect(events.filter((event) => event.__typename === 'TokenDelta').map((event) => event.delta).join('')).toBe(finished.message.content);
+  expect(
+    events
+      .filter((event) => event.__typename === 'TokenDelta')
+      .map((event) => event.delta)
+      .join(''),
+  ).toBe(finished.message.content);
   await socket.dispose();
 });

@@ -34,7 +34,12 @@ describe('history', () => {
 
   test('client-supplied history goes before the new message', async () => {
     const alice = gateway.guest();
-    await chatIn(alice, 'and now?', { history: [{ role: 'USER', content: 'earlier question' }, { role: 'ASSISTANT', content: 'earlier answer' }] });
+    await chatIn(alice, 'and now?', {
+      history: [
+        { role: 'USER', content: 'earlier question' },
+        { role: 'ASSISTANT', content: 'earlier answer' },
+      ],
+    });
     expect(gateway.upstream.requests.at(-1)!.body.messages).toEqual([
       { role: 'user', content: 'earlier question' },
       { role: 'assistant', content: 'earlier answer' },

@@ -38,15 +38,23 @@ beforeAll(async () => {
       data: {
         ownerId: alice.id,
         title: `conversation ${index}`,
-        ...(index % 3 === 0 ? { templateName: 'own_prompt', templateVariables: { style: 'brief' } } : index % 3 === 1 ? { templateName: 'standard_assistant' } : {}),
+        ...(index % 3 === 0
+          ? { templateName: 'own_prompt', templateVariables: { style: 'brief' } }
+          : index % 3 === 1
+            ? { templateName: 'standard_assistant' }
+            : {}),
       },
     });
     const question = await db.prisma.message.create({ data: { conversationId: conversation.id, role: 'USER', content: `question ${index}` } });
-    await db.prisma.message.create({ data: { conversationId: conversation.id, role: 'ASSISTANT', content: `answer ${index}`, modelId: 'fake-a', parentId: question.id } });
+    await db.prisma.message.create({
+      data: { conversationId: conversation.id, role: 'ASSISTANT', content: `answer ${index}`, modelId: 'fake-a', parentId: question.id },
+    });
     conversationId ??= Buffer.from(`Conversation:${conversation.id}`).toString('base64url');
   }
   for (let index = 0; index < 60; index += 1) {
-    await db.prisma.message.create({ data: { conversationId: Buffer.from(conversationId, 'base64url').toString().split(':')[1]!, role: 'USER', content: `more ${index}` } });
+    await db.prisma.message.create({
+      data: { conversationId: Buffer.from(conversationId, 'base64url').toString().split(':')[1]!, role: 'USER', content: `more ${index}` },
+    });
   }
 });
 afterAll(() => gateway?.close());

@@ -47,7 +47,10 @@ interface CommittedMigration {
 
 async function committedMigrations(): Promise<CommittedMigration[]> {
   const entries = await readdir(defaultMigrationsDir, { withFileTypes: true });
-  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const names = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(path.join(defaultMigrationsDir, name, 'migration.sql'));

@@ -28,9 +28,14 @@ async function rawDatabase(): Promise<string> {
   const tables = await prisma.$queryRawUnsafe<Array<{ table_name: string }>>(
     `SELECT table_name::text AS table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
   );
-  const dumps = await Promise.all(tables.map(({ table_name }) => prisma.$queryRawUnsafe<Array<{ row: string }>>(`SELECT row_to_json(t)::text AS row FROM "${table_name}" t`)));
+  const dumps = await Promise.all(
+    tables.map(({ table_name }) => prisma.$queryRawUnsafe<Array<{ row: string }>>(`SELECT row_to_json(t)::text AS row FROM "${table_name}" t`)),
+  );
   expect(tables.map((table) => table.table_name)).toContain('Message');
-  return dumps.flat().map((dump) => dump.row).join('\n');
+  return dumps
+    .flat()
+    .map((dump) => dump.row)
+    .join('\n');
 }
 
 describe('PRIVATE_ENCRYPTED conversations', () => {
@@ -91,7 +96,9 @@ describe('PRIVATE_ENCRYPTED conversations', () => {
     const first = (await user.execute(CHAT, { input: { content: 'My cat is called PERIWINKLE', models: ['fake-private'], secret: SECRET } })).data.chat;
     gateway.upstream.reset();
     gateway.upstream.behave({ reply: 'Your cat is PERIWINKLE.' });
-    const second = await user.execute(CHAT, { input: { conversationId: first.conversation.id, content: 'What is my cat called?', models: ['fake-private'], secret: SECRET } });
+    const second = await user.execute(CHAT, {
+      input: { conversationId: first.conversation.id, content: 'What is my cat called?', models: ['fake-private'], secret: SECRET },
+    });
     expect(second.errors).toBeUndefined();
     const contents = gateway.upstream.requests[0]!.body.messages.map((message: any) => message.content);
     expect(contents).toEqual(['My cat is called PERIWINKLE', 'Noted.', 'What is my cat called?']);
@@ -113,9 +120,17 @@ describe('PRIVATE_ENCRYPTED conversations', () => {
     expect(codeOf(await user.execute(SET_SECRET, { secret: 'another secret entirely' }))).toBe('FORBIDDEN');
     expect(codeOf(await user.execute(CHAT, { input: { content: 'hi', models: ['fake-private', 'fake-a'], secret: SECRET } }))).toBe('BAD_USER_INPUT');
     const plain = (await user.execute(CHAT, { input: { content: 'hi', models: ['fake-a'] } })).data.chat.conversation.id;
-    expect(codeOf(await user.execute(CHAT, { input: { conversationId: plain, content: 'more', models: ['fake-private'], secret: SECRET } }))).toBe('BAD_USER_INPUT');
-    const file = await user.upload('mutation ($file: File!) { uploadFile(file: $file) { id } }', { file: null }, { file: new File(['notes'], 'notes.txt', { type: 'text/plain' }) });
-    expect(codeOf(await user.execute(CHAT, { input: { content: 'read this', models: ['fake-private'], secret: SECRET, fileIds: [file.data.uploadFile.id] } }))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await user.execute(CHAT, { input: { conversationId: plain, content: 'more', models: ['fake-private'], secret: SECRET } }))).toBe(
+      'BAD_USER_INPUT',
+    );
+    const file = await user.upload(
+      'mutation ($file: File!) { uploadFile(file: $file) { id } }',
+      { file: null },
+      { file: new File(['notes'], 'notes.txt', { type: 'text/plain' }) },
+    );
+    expect(
+      codeOf(await user.execute(CHAT, { input: { content: 'read this', models: ['fake-private'], secret: SECRET, fileIds: [file.data.uploadFile.id] } })),
+    ).toBe('BAD_USER_INPUT');
     expect((await user.execute(CONVERSATIONS, { first: 10 })).data.conversations.totalCount).toBe(1);
   });
 });
@@ -148,7 +163,9 @@ describe('TEAM_ENCRYPTED conversations', () => {
     expect(raw).toContain('jwe:v1:');
 
     // The member who wrote it cannot read it back, even with a secret of their own.
-    const memberView = (await gateway.anonymous({ ...member.headers, 'x-encryption-secret': 'member secret 123' }).execute(CONVERSATION, { id: conversationId })).data.conversation;
+    const memberView = (
+      await gateway.anonymous({ ...member.headers, 'x-encryption-secret': 'member secret 123' }).execute(CONVERSATION, { id: conversationId })
+    ).data.conversation;
     expect(memberView.title).toBe('Encrypted conversation');
     expect(memberView.messages.edges.map((edge: any) => edge.node.content)).toEqual(['', '']);
 

@@ -16,7 +16,9 @@ test('one feedback per user per reply, updatable, shown on the message', async (
   const alice = gateway.guest();
   const { replies, userMessage } = (await alice.execute(CHAT, { input: { content: 'rate me' } })).data.chat;
   const reply = replies[0].id;
-  const first = (await alice.execute(SUBMIT, { input: { messageId: reply, kind: 'THUMBS_DOWN', status: 'incorrect', comment: 'wrong year', details: { expected: 1969 } } })).data.submitFeedback;
+  const first = (
+    await alice.execute(SUBMIT, { input: { messageId: reply, kind: 'THUMBS_DOWN', status: 'incorrect', comment: 'wrong year', details: { expected: 1969 } } })
+  ).data.submitFeedback;
   expect(first).toMatchObject({ kind: 'THUMBS_DOWN', value: -1, status: 'incorrect', details: { expected: 1969 } });
   const second = (await alice.execute(SUBMIT, { input: { messageId: reply, kind: 'RATING', value: 4 } })).data.submitFeedback;
   expect(second.id).toBe(first.id);
@@ -27,12 +29,7 @@ test('one feedback per user per reply, updatable, shown on the message', async (
 test('bad values are BAD_USER_INPUT', async () => {
   const alice = gateway.guest();
   const reply = (await alice.execute(CHAT, { input: { content: 'x' } })).data.chat.replies[0].id;
-  for (const input of [
-    { kind: 'RATING', value: 6 },
-    { kind: 'RATING' },
-    { kind: 'THUMBS_UP', value: -1 },
-    { kind: 'THUMBS_UP', status: 'x'.repeat(65) },
-  ]) {
+  for (const input of [{ kind: 'RATING', value: 6 }, { kind: 'RATING' }, { kind: 'THUMBS_UP', value: -1 }, { kind: 'THUMBS_UP', status: 'x'.repeat(65) }]) {
     expect(codeOf(await alice.execute(SUBMIT, { input: { messageId: reply, ...input } }))).toBe('BAD_USER_INPUT');
   }
 });

@@ -88,7 +88,8 @@ describe('limits', () => {
   test("a conversation's files have a total size limit", async () => {
     const guest = gateway.guest();
     const conversation = (await guest.execute(CHAT, { input: { content: 'start' } })).data.chat.conversation.id;
-    const upload = (index: number) => guest.upload(UPLOAD, { file: null, conversationId: conversation }, { file: file(`${index}`.padEnd(200 * 1024, 'y'), `part${index}.txt`) });
+    const upload = (index: number) =>
+      guest.upload(UPLOAD, { file: null, conversationId: conversation }, { file: file(`${index}`.padEnd(200 * 1024, 'y'), `part${index}.txt`) });
     expect((await upload(1)).errors).toBeUndefined();
     expect((await upload(2)).errors).toBeUndefined();
     const third = await upload(3);
@@ -106,14 +107,20 @@ describe('limits', () => {
     const byId = await guest.execute(CHAT, { input: { content: 'read these', conversationId: conversation, fileIds: ids } });
     expect(codeOf(byId)).toBe('PAYLOAD_TOO_LARGE');
     expect((await guest.execute(FILES, { conversationId: conversation })).data.files).toHaveLength(0);
-    const messages = await gateway.app.services.db.prisma.message.count({ where: { conversationId: Buffer.from(conversation, 'base64url').toString().split(':')[1]! } });
+    const messages = await gateway.app.services.db.prisma.message.count({
+      where: { conversationId: Buffer.from(conversation, 'base64url').toString().split(':')[1]! },
+    });
     expect(messages).toBe(2);
     // The loose files are untouched and still expire on their own.
     const unattached = await guest.execute(`{ files { id expiresAt conversation { id } } }`);
     expect(unattached.data.files.filter((entry: any) => ids.includes(entry.id)).every((entry: any) => entry.expiresAt && !entry.conversation)).toBe(true);
 
     const inline = [4, 5, 6].map((index) => file(image(index), `inline${index}.png`, 'image/png'));
-    const fresh = await guest.upload(CHAT_WITH_ATTACHMENTS, { input: { content: 'new chat', attachments: [null, null, null] } }, { 'input.attachments.0': inline[0]!, 'input.attachments.1': inline[1]!, 'input.attachments.2': inline[2]! });
+    const fresh = await guest.upload(
+      CHAT_WITH_ATTACHMENTS,
+      { input: { content: 'new chat', attachments: [null, null, null] } },
+      { 'input.attachments.0': inline[0]!, 'input.attachments.1': inline[1]!, 'input.attachments.2': inline[2]! },
+    );
     expect(codeOf(fresh)).toBe('PAYLOAD_TOO_LARGE');
     expect((await guest.execute(`{ conversations { totalCount } }`)).data.conversations.totalCount).toBe(1);
 
@@ -126,7 +133,8 @@ describe('limits', () => {
 describe('files in a chat', () => {
   test('the extracted text of a PDF and a DOCX reaches the model, after the message', async () => {
     const guest = gateway.guest();
-    const pdf = (await guest.upload(UPLOAD, { file: null }, { file: file(await pdfWith(['The launch code is tangerine.']), 'secret.pdf', 'application/pdf') })).data.uploadFile;
+    const pdf = (await guest.upload(UPLOAD, { file: null }, { file: file(await pdfWith(['The launch code is tangerine.']), 'secret.pdf', 'application/pdf') }))
+      .data.uploadFile;
     const docx = (await guest.upload(UPLOAD, { file: null }, { file: file(await docxWith(['Budget approved for 2027.']), 'budget.docx') })).data.uploadFile;
     const result = (await guest.execute(CHAT_WITH_ATTACHMENTS, { input: { content: 'Summarise these', fileIds: [pdf.id, docx.id] } })).data.chat;
     const sent = upstreamUserContent();
@@ -195,7 +203,9 @@ describe('files in a chat', () => {
     expect(large.tokenCount + 3 * 3_000).toBeGreaterThan(16_000 - 4_096);
     expect(large.tokenCount + 3_000).toBeLessThan(16_000 - 4_096);
     await guest.execute(CHAT, { input: { content: 'third question', conversationId: first.conversation.id, fileIds: [large.id] } });
-    const sent = gateway.upstream.requests.at(-1)!.body.messages.map((message: any) => (typeof message.content === 'string' ? message.content.slice(0, 15) : 'parts'));
+    const sent = gateway.upstream.requests
+      .at(-1)!
+      .body.messages.map((message: any) => (typeof message.content === 'string' ? message.content.slice(0, 15) : 'parts'));
     expect(sent[0]).not.toBe('first question');
     expect(sent.at(-1)).toMatch(/^third question/);
 

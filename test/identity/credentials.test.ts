@@ -64,7 +64,18 @@ describe('HS256 tokens (JWT_SECRET)', () => {
     ['expired', () => hsToken({ sub: 'auth0|late' }, { expiresIn: '-1h' }), 'expired'],
     ['wrong issuer', () => hsToken({ sub: 'auth0|x' }, { issuer: 'https://evil.example.com/' }), 'iss'],
     ['wrong audience', () => hsToken({ sub: 'auth0|x' }, { audience: 'another-api' }), 'aud'],
-    ['signed with another secret', () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('10m').sign(new TextEncoder().encode('not-the-secret-at-all-not-the-secret')), 'not valid'],
+    [
+      'signed with another secret',
+      () =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .setIssuer(ISSUER)
+          .setAudience(AUDIENCE)
+          .setExpirationTime('10m')
+          .sign(new TextEncoder().encode('not-the-secret-at-all-not-the-secret')),
+      'not valid',
+    ],
     [
       'alg none',
       async () => {
@@ -148,7 +159,13 @@ describe('RS256 tokens (JWT_PUBLIC_KEY) and JWKS (JWT_JWKS_URL)', () => {
 
   test('an HS256 token made with the public key as secret is refused (algorithm confusion)', async () => {
     const publicPem = await exportSPKI(keys.publicKey);
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m').sign(new TextEncoder().encode(publicPem));
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('x')
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(publicPem));
     const result = await withPublicKey.anonymous(bearer(forged)).execute(VIEWER);
     expect(result.status).toBe(401);
   });
@@ -192,7 +209,10 @@ describe('API keys', () => {
   test('an expired or unknown key is UNAUTHENTICATED', async () => {
     const owner = await signedIn('BASIC');
     const created = (await owner.execute(CREATE_KEY, { name: 'short-lived' })).data.createApiKey;
-    await gateway.app.services.db.prisma.apiKey.updateMany({ where: { name: 'short-lived', ownerId: owner.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await gateway.app.services.db.prisma.apiKey.updateMany({
+      where: { name: 'short-lived', ownerId: owner.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     const expired = await gateway.anonymous(bearer(created.secret)).execute(VIEWER);
     expect(expired.status).toBe(401);
     expect(expired.errors![0]!.message).toContain('expired');

@@ -33,18 +33,53 @@ const table: Check[] = [
   { name: 'node(team)', query: 'query ($id: ID!) { node(id: $id) { id } }', variables: () => ({ id: ids.team }) },
   { name: 'nodes', query: 'query ($ids: [ID!]!) { nodes(ids: $ids) { id } }', variables: () => ({ ids: [ids.conversation, ids.reply, ids.user] }) },
   { name: 'conversation', query: 'query ($id: ID!) { conversation(id: $id) { id title } }', variables: () => ({ id: ids.conversation }) },
-  { name: 'renameConversation', query: 'mutation ($id: ID!) { renameConversation(id: $id, title: "mine") { id } }', variables: () => ({ id: ids.conversation }) },
+  {
+    name: 'renameConversation',
+    query: 'mutation ($id: ID!) { renameConversation(id: $id, title: "mine") { id } }',
+    variables: () => ({ id: ids.conversation }),
+  },
   { name: 'deleteConversation', query: 'mutation ($id: ID!) { deleteConversation(id: $id) }', variables: () => ({ id: ids.conversation }) },
-  { name: 'sendMessage(conversationId)', query: 'mutation ($id: ID!) { sendMessage(input: { conversationId: $id, content: "x" }) { conversation { id } } }', variables: () => ({ id: ids.conversation }) },
-  { name: 'sendMessage(parentMessageId)', query: 'mutation ($id: ID!) { sendMessage(input: { parentMessageId: $id, content: "x" }) { conversation { id } } }', variables: () => ({ id: ids.reply }) },
-  { name: 'chat(conversationId)', query: 'mutation ($id: ID!) { chat(input: { conversationId: $id, content: "x" }) { conversation { id } } }', variables: () => ({ id: ids.conversation }) },
+  {
+    name: 'sendMessage(conversationId)',
+    query: 'mutation ($id: ID!) { sendMessage(input: { conversationId: $id, content: "x" }) { conversation { id } } }',
+    variables: () => ({ id: ids.conversation }),
+  },
+  {
+    name: 'sendMessage(parentMessageId)',
+    query: 'mutation ($id: ID!) { sendMessage(input: { parentMessageId: $id, content: "x" }) { conversation { id } } }',
+    variables: () => ({ id: ids.reply }),
+  },
+  {
+    name: 'chat(conversationId)',
+    query: 'mutation ($id: ID!) { chat(input: { conversationId: $id, content: "x" }) { conversation { id } } }',
+    variables: () => ({ id: ids.conversation }),
+  },
   { name: 'regenerate', query: 'mutation ($id: ID!) { regenerate(messageId: $id) { id content } }', variables: () => ({ id: ids.reply }) },
   { name: 'stopGeneration(messageId)', query: 'mutation ($id: ID!) { stopGeneration(messageId: $id) { id content } }', variables: () => ({ id: ids.reply }) },
-  { name: 'stopGeneration(conversationId)', query: 'mutation ($id: ID!) { stopGeneration(conversationId: $id) { id content } }', variables: () => ({ id: ids.conversation }) },
+  {
+    name: 'stopGeneration(conversationId)',
+    query: 'mutation ($id: ID!) { stopGeneration(conversationId: $id) { id content } }',
+    variables: () => ({ id: ids.conversation }),
+  },
   { name: 'revokeApiKey', query: 'mutation ($id: ID!) { revokeApiKey(id: $id) }', variables: () => ({ id: ids.apiKey }) },
-  { name: 'messageStream', query: 'subscription ($id: ID!) { messageStream(messageId: $id) { seq } }', variables: () => ({ id: ids.reply }), subscription: true },
-  { name: 'conversationEvents', query: 'subscription ($id: ID!) { conversationEvents(conversationId: $id) { seq } }', variables: () => ({ id: ids.conversation }), subscription: true },
-  { name: 'chatStream(conversationId)', query: 'subscription ($id: ID!) { chatStream(input: { conversationId: $id, content: "x" }) { seq } }', variables: () => ({ id: ids.conversation }), subscription: true },
+  {
+    name: 'messageStream',
+    query: 'subscription ($id: ID!) { messageStream(messageId: $id) { seq } }',
+    variables: () => ({ id: ids.reply }),
+    subscription: true,
+  },
+  {
+    name: 'conversationEvents',
+    query: 'subscription ($id: ID!) { conversationEvents(conversationId: $id) { seq } }',
+    variables: () => ({ id: ids.conversation }),
+    subscription: true,
+  },
+  {
+    name: 'chatStream(conversationId)',
+    query: 'subscription ($id: ID!) { chatStream(input: { conversationId: $id, content: "x" }) { seq } }',
+    variables: () => ({ id: ids.conversation }),
+    subscription: true,
+  },
 ];
 
 test.each(table)('$name gives Bob nothing of Alice', async (check) => {

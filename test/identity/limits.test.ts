@@ -98,7 +98,9 @@ describe('credits', () => {
     const expected = Math.ceil(reply.usage.cost * 1_000_000 - 1e-9);
     expect(await balanceOf(user.id)).toBe(1_000_000 - expected);
     expect(await ledgerSum(user.id)).toBe(1_000_000 - expected);
-    const kinds = (await gateway.app.services.db.prisma.creditLedgerEntry.findMany({ where: { userId: user.id }, orderBy: { createdAt: 'asc' } })).map((entry) => entry.kind);
+    const kinds = (await gateway.app.services.db.prisma.creditLedgerEntry.findMany({ where: { userId: user.id }, orderBy: { createdAt: 'asc' } })).map(
+      (entry) => entry.kind,
+    );
     expect(kinds.slice(-2)).toEqual(['reserve', 'refund']);
     expect((await user.execute(VIEWER)).data.viewer.credits).toBe(1_000_000 - expected);
   });
@@ -110,7 +112,9 @@ describe('credits', () => {
     const sent = await user.execute(SEND_MESSAGE, { input: { content: 'both of you', models: ['fake-a', 'fake-b'] } });
     expect(sent.errors).toBeUndefined();
     const reserves = await prisma.creditLedgerEntry.findMany({ where: { userId: user.id, kind: 'reserve' }, orderBy: { balanceAfter: 'desc' } });
-    expect(reserves.map((entry) => entry.reference).sort()).toEqual(sent.data.sendMessage.replies.map((reply: any) => Buffer.from(reply.id, 'base64url').toString().split(':')[1]).sort());
+    expect(reserves.map((entry) => entry.reference).sort()).toEqual(
+      sent.data.sendMessage.replies.map((reply: any) => Buffer.from(reply.id, 'base64url').toString().split(':')[1]).sort(),
+    );
     expect(reserves[0]!.balanceAfter).toBe(1_000_000 + reserves[0]!.delta);
     expect(reserves[1]!.balanceAfter).toBe(reserves[0]!.balanceAfter + reserves[1]!.delta);
 
@@ -169,7 +173,13 @@ describe('credits', () => {
     await gateway.app.services.admin.setCredits(user.id, 0);
     // The balance this request read when it began still covered the turn (concurrent requests spent it since),
     // so the provider is called while the turn is stored, and the debit then refuses it.
-    const actor = { userId: user.id, billedUserId: user.id, tier: 'ENTERPRISE' as const, isGuest: false, billingSeen: { creditBalance: 10_000_000, freeMessagesUsed: 0 } };
+    const actor = {
+      userId: user.id,
+      billedUserId: user.id,
+      tier: 'ENTERPRISE' as const,
+      isGuest: false,
+      billingSeen: { creditBalance: 10_000_000, freeMessagesUsed: 0 },
+    };
     gateway.upstream.reset();
     gateway.upstream.behave({ tokens: 3, firstTokenDelayMs: 3_000 });
 

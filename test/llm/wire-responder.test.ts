@@ -69,7 +69,10 @@ describe.each([
   });
 
   test('embeddings are deterministic unit vectors, closer for texts that share words', async () => {
-    const { data } = await client().embeddings.create({ model: 'demo-embed', input: ['green tea in the morning', 'morning tea, green', 'tax return deadline'] });
+    const { data } = await client().embeddings.create({
+      model: 'demo-embed',
+      input: ['green tea in the morning', 'morning tea, green', 'tax return deadline'],
+    });
     const [a, b, c] = data.map((item) => item.embedding);
     const dot = (x: number[], y: number[]) => x.reduce((sum, value, index) => sum + value * y[index]!, 0);
     expect(dot(a!, a!)).toBeCloseTo(1, 6);
@@ -82,7 +85,9 @@ describe.each([
 describe('failure knobs over HTTP', () => {
   test('an HTTP error reaches the SDK as an APIError with its status and Retry-After', async () => {
     upstream.behave({ failStatus: 429, retryAfterSeconds: 3 });
-    const error = await overHttp().chat.completions.create(request).catch((caught: unknown) => caught);
+    const error = await overHttp()
+      .chat.completions.create(request)
+      .catch((caught: unknown) => caught);
     upstream.reset();
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(429);
@@ -130,6 +135,10 @@ describe('failure knobs over HTTP', () => {
       finishReason = chunk.choices[0]?.finish_reason ?? finishReason;
     }
     upstream.reset();
-    expect({ name, arguments: JSON.parse(argumentsText), finishReason }).toEqual({ name: 'lookup', arguments: { query: 'weather in Lisbon' }, finishReason: 'tool_calls' });
+    expect({ name, arguments: JSON.parse(argumentsText), finishReason }).toEqual({
+      name: 'lookup',
+      arguments: { query: 'weather in Lisbon' },
+      finishReason: 'tool_calls',
+    });
   });
 });

@@ -41,6 +41,10 @@ test('operators create users, set tiers, grant credits, build teams and issue ke
 }, 180_000);
 
 test('a mistake exits non-zero with a clear message', async () => {
-  await expect(admin('set-tier', '--email', 'nobody@example.com', '--tier', 'PRO')).rejects.toMatchObject({ stderr: expect.stringContaining('No user with email nobody@example.com') });
-  await expect(admin('create-user', '--email', 'gold@example.com', '--tier', 'GOLD')).rejects.toMatchObject({ stderr: expect.stringContaining('--tier must be one of') });
+  await expect(admin('set-tier', '--email', 'nobody@example.com', '--tier', 'PRO')).rejects.toMatchObject({
+    stderr: expect.stringContaining('No user with email nobody@example.com'),
+  });
+  await expect(admin('create-user', '--email', 'gold@example.com', '--tier', 'GOLD')).rejects.toMatchObject({
+    stderr: expect.stringContaining('--tier must be one of'),
+  });
 }, 60_000);

@@ -27,7 +27,11 @@ let directory: string;
 let a: ServerProcess;
 let b: ServerProcess;
 
-const joined = (events: any[]) => events.filter((event) => event.__typename === 'TokenDelta').map((event) => event.delta).join('');
+const joined = (events: any[]) =>
+  events
+    .filter((event) => event.__typename === 'TokenDelta')
+    .map((event) => event.delta)
+    .join('');
 const seqs = (events: any[]) => events.map((event) => event.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
 const guest = () => ({ 'x-device-id': `device-${randomUUID()}` });
@@ -47,7 +51,10 @@ beforeAll(async () => {
   s3 = await startS3Server();
   directory = await mkdtemp(path.join(tmpdir(), 'gateway-scale-'));
   const providersFile = path.join(directory, 'providers.json');
-  await writeFile(providersFile, JSON.stringify({ providers: [{ id: 'fake', baseURL: upstream.url, apiKey: 'test', models: [{ id: 'fake-a', inputPrice: 1, outputPrice: 2 }] }] }));
+  await writeFile(
+    providersFile,
+    JSON.stringify({ providers: [{ id: 'fake', baseURL: upstream.url, apiKey: 'test', models: [{ id: 'fake-a', inputPrice: 1, outputPrice: 2 }] }] }),
+  );
   const env = {
     DATABASE_URL: databaseUrl,
     DATABASE_SCHEMA: schema,
@@ -199,7 +206,9 @@ describe('two instances sharing PostgreSQL, Redis and a bucket', () => {
     expect(row.content).toBe(joined(events));
     // The interrupted call still shows in the caller's usage: failed, with the output it produced.
     const usage = await eventually(async () => {
-      const stats = (await execute(b.url, headers, `{ usage { totalRequests successRate outputTokens recentActivity { model action success outputTokens inputTokens } } }`)).data?.usage;
+      const stats = (
+        await execute(b.url, headers, `{ usage { totalRequests successRate outputTokens recentActivity { model action success outputTokens inputTokens } } }`)
+      ).data?.usage;
       return stats?.totalRequests > 0 ? stats : null;
     });
     expect(usage.recentActivity).toHaveLength(1);

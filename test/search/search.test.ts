@@ -13,7 +13,11 @@ afterAll(() => gateway?.close());
 
 async function seed(caller: Awaited<ReturnType<Gateway['user']>> | ReturnType<Gateway['guest']>) {
   gateway.upstream.behave({ reply: 'Noted.' });
-  const topics = ['The capital of France is Paris and the river is the Seine', 'My sourdough starter needs flour and water daily', 'Quarterly tax returns are due in April'];
+  const topics = [
+    'The capital of France is Paris and the river is the Seine',
+    'My sourdough starter needs flour and water daily',
+    'Quarterly tax returns are due in April',
+  ];
   const conversations = [];
   for (const content of topics) conversations.push((await caller.execute(CHAT, { input: { content } })).data.chat.conversation);
   return conversations;
@@ -39,7 +43,9 @@ describe('semantic search (semantic_search feature with an embedding model)', ()
   test('ranks conversations by meaning once their turns are indexed', async () => {
     const alice = await gateway.user({ tier: 'BASIC' });
     const conversations = await seed(alice);
-    await eventually(async () => (await gateway.app.services.db.prisma.message.count({ where: { conversation: { ownerId: alice.id }, embedding: { isEmpty: false } } })) === 6);
+    await eventually(
+      async () => (await gateway.app.services.db.prisma.message.count({ where: { conversation: { ownerId: alice.id }, embedding: { isEmpty: false } } })) === 6,
+    );
     const hits = (await alice.execute(SEARCH_CONVERSATIONS, { query: 'tax returns due date', first: 3 })).data.searchConversations;
     expect(hits[0].conversation.id).toBe(conversations[2].id);
     expect(hits[0].score).toBeGreaterThan(hits.at(-1).score);

@@ -41,10 +41,18 @@ test('SIGTERM stores running replies as STOPPED, tells subscribers, and exits cl
   const sent = (await post(server.url, device(deviceId), SEND_MESSAGE, { input: { content: 'a very long answer' } })).data;
   const messageId = sent.sendMessage.replies[0].id;
 
-  const client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { 'x-device-id': deviceId }, retryAttempts: 0 });
+  const client = createClient({
+    url: `${server.url.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { 'x-device-id': deviceId },
+    retryAttempts: 0,
+  });
   const events: any[] = [];
   const finished = new Promise<void>((resolve) => {
-    client.subscribe({ query: MESSAGE_STREAM, variables: { messageId } }, { next: (value) => events.push(value.data!.messageStream), error: () => resolve(), complete: () => resolve() });
+    client.subscribe(
+      { query: MESSAGE_STREAM, variables: { messageId } },
+      { next: (value) => events.push(value.data!.messageStream), error: () => resolve(), complete: () => resolve() },
+    );
   });
   await eventually(() => events.length >= 3);
 
@@ -60,7 +68,12 @@ test('SIGTERM stores running replies as STOPPED, tells subscribers, and exits cl
   const restarted = await startServer({});
   const stored = (await post(restarted.url, device(deviceId), MESSAGE, { id: messageId })).data;
   expect(stored.node.status).toBe('STOPPED');
-  expect(stored.node.content).toBe(events.filter((event) => event.__typename === 'TokenDelta').map((event) => event.delta).join(''));
+  expect(stored.node.content).toBe(
+    events
+      .filter((event) => event.__typename === 'TokenDelta')
+      .map((event) => event.delta)
+      .join(''),
+  );
   expect(stored.node.content.length).toBeGreaterThan(0);
   const restartedExit = exited(restarted.child);
   restarted.child.kill('SIGTERM');

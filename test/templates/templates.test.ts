@@ -37,16 +37,24 @@ describe('through the API', () => {
 
   test('a template on a message becomes the system prompt, and stays for later turns', async () => {
     const alice = gateway.guest();
-    const first = (await alice.execute(CHAT, { input: { content: 'hello', templateName: 'expert_assistant', templateVariables: { domain: 'tax law' }, systemPrompt: 'Answer in French.' } })).data.chat;
+    const first = (
+      await alice.execute(CHAT, {
+        input: { content: 'hello', templateName: 'expert_assistant', templateVariables: { domain: 'tax law' }, systemPrompt: 'Answer in French.' },
+      })
+    ).data.chat;
     expect(systemPromptSent()).toEqual({ role: 'system', content: expect.stringMatching(/^You are an expert in tax law\..*\n\nAnswer in French\.$/s) });
     await alice.execute(CHAT, { input: { content: 'and then?', conversationId: first.conversation.id } });
     expect(systemPromptSent().content).toContain('You are an expert in tax law.');
-    const conversation = (await alice.execute('query ($id: ID!) { conversation(id: $id) { template { name } templateVariables } }', { id: first.conversation.id })).data.conversation;
+    const conversation = (
+      await alice.execute('query ($id: ID!) { conversation(id: $id) { template { name } templateVariables } }', { id: first.conversation.id })
+    ).data.conversation;
     expect(conversation).toEqual({ template: { name: 'expert_assistant' }, templateVariables: { domain: 'tax law' } });
   });
 
   test('a missing variable is BAD_USER_INPUT naming it, and nothing is sent', async () => {
-    const result = await gateway.guest().execute(CHAT, { input: { content: 'hi', templateName: 'customer_support_assistant', templateVariables: { company: 'Acme' } } });
+    const result = await gateway
+      .guest()
+      .execute(CHAT, { input: { content: 'hi', templateName: 'customer_support_assistant', templateVariables: { company: 'Acme' } } });
     expect(codeOf(result)).toBe('BAD_USER_INPUT');
     expect(result.errors![0]!.message).toBe('Template "customer_support_assistant" needs values for: product.');
     expect(result.errors![0]!.extensions!.missingVariables).toEqual(['product']);
@@ -63,7 +71,9 @@ describe('through the API', () => {
     expect(gateway.upstream.requests.at(-1)!.body.messages[0].role).toBe('user');
     const missing = await alice.execute(SET_TEMPLATE, { id: first.conversation.id, name: 'customer_support_assistant', variables: { company: 'Acme' } });
     expect(codeOf(missing)).toBe('BAD_USER_INPUT');
-    const set = (await alice.execute(SET_TEMPLATE, { id: first.conversation.id, name: 'customer_support_assistant', variables: { company: 'Acme', product: 'routers' } })).data.setConversationTemplate;
+    const set = (
+      await alice.execute(SET_TEMPLATE, { id: first.conversation.id, name: 'customer_support_assistant', variables: { company: 'Acme', product: 'routers' } })
+    ).data.setConversationTemplate;
     expect(set.template.name).toBe('customer_support_assistant');
     await alice.execute(CHAT, { input: { content: 'my router is broken', conversationId: first.conversation.id } });
     expect(systemPromptSent().content).toBe(

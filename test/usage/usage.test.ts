@@ -36,7 +36,10 @@ test('every call is recorded: totals, success rate, per-model shares and recent 
     expect.objectContaining({ model: 'fake-a', vendor: 'Fake', requests: 3, percentage: 75 }),
     expect.objectContaining({ model: 'fake-b', vendor: 'Fake', requests: 1, percentage: 25 }),
   ]);
-  expect(usage.totalCost).toBeCloseTo(usage.models.reduce((sum: number, model: any) => sum + model.cost, 0), 8);
+  expect(usage.totalCost).toBeCloseTo(
+    usage.models.reduce((sum: number, model: any) => sum + model.cost, 0),
+    8,
+  );
   expect(usage.recentActivity).toHaveLength(2);
   expect(usage.recentActivity[0]).toMatchObject({ model: 'fake-a', action: 'CHAT', success: false, cost: 0 });
   expect(usage.recentActivity[1]).toMatchObject({ action: 'CHAT', success: true, outputTokens: 10 });
@@ -72,7 +75,9 @@ test('callers see their own usage only; operators see anyone and everyone', asyn
   const asOperator = await gateway.app.services.usage.stats({ userId: null, recentLimit: 5 });
   expect(asOperator.totalRequests).toBeGreaterThanOrEqual(1);
   expect(operator.isOperator).toBe(true);
-  const aliceRow = await db.prisma.usageEvent.findFirstOrThrow({ where: { action: 'CHAT', userId: Buffer.from(aliceId, 'base64url').toString().split(':')[1] } });
+  const aliceRow = await db.prisma.usageEvent.findFirstOrThrow({
+    where: { action: 'CHAT', userId: Buffer.from(aliceId, 'base64url').toString().split(':')[1] },
+  });
   expect(aliceRow.billedUserId).toBe(aliceRow.userId);
 });
 
@@ -82,7 +87,9 @@ test('a delegated call records the acting member and the paying key owner', asyn
   const member = await gateway.user({ tier: 'FREE' });
   const team = await admin.createTeam(owner.id, 'Delegation');
   await admin.addTeamMember(team.id, member.id);
-  await gateway.anonymous({ authorization: `Bearer ${owner.apiKey}`, 'x-acting-user-email': member.email }).execute(CHAT, { input: { content: 'for the member' } });
+  await gateway
+    .anonymous({ authorization: `Bearer ${owner.apiKey}`, 'x-acting-user-email': member.email })
+    .execute(CHAT, { input: { content: 'for the member' } });
   await eventually(() => db.prisma.usageEvent.findFirst({ where: { userId: member.id } }));
   const row = await db.prisma.usageEvent.findFirstOrThrow({ where: { userId: member.id } });
   expect(row).toMatchObject({ userId: member.id, billedUserId: owner.id, action: 'CHAT', success: true });

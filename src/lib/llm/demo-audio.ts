@@ -47,7 +47,11 @@ export function demoHear(audio: Buffer): { text: string; seconds: number } {
       if (id === 'data' && byteRate > 0) seconds = size / byteRate;
       if (id === 'LIST' && data.toString('ascii', 0, 4) === 'INFO') {
         const at = data.indexOf('ICMT', 4, 'ascii');
-        if (at >= 0) text = data.subarray(at + 8, at + 8 + data.readUInt32LE(at + 4)).toString('utf8').replace(/\0+$/, '');
+        if (at >= 0)
+          text = data
+            .subarray(at + 8, at + 8 + data.readUInt32LE(at + 4))
+            .toString('utf8')
+            .replace(/\0+$/, '');
       }
       offset += 8 + size + (size % 2);
     }

@@ -8,5 +8,10 @@ export function providerFailure(error: unknown): UserFacingError {
     return new UserFacingError('PROVIDER_UNAVAILABLE', 'provider.error', { detail: 'the provider could not be reached' });
   }
   const detail = error instanceof OpenAI.APIError && error.status ? `HTTP ${error.status}` : 'unexpected answer';
-  return new UserFacingError('PROVIDER_ERROR', 'provider.error', { detail }, error instanceof OpenAI.APIError && error.status ? { providerStatus: error.status } : {});
+  return new UserFacingError(
+    'PROVIDER_ERROR',
+    'provider.error',
+    { detail },
+    error instanceof OpenAI.APIError && error.status ? { providerStatus: error.status } : {},
+  );
 }

@@ -60,7 +60,9 @@ export function createProviderRegistry(config: Config) {
   }
 
   const usingDemo = config.providers.length === 0;
-  const firstConfiguredModel = catalog.find((model) => model.provider !== 'demo' && configured.has(model.provider) && !model.modalities.includes('embedding') && !model.modalities.includes('realtime'));
+  const firstConfiguredModel = catalog.find(
+    (model) => model.provider !== 'demo' && configured.has(model.provider) && !model.modalities.includes('embedding') && !model.modalities.includes('realtime'),
+  );
   const defaultModelId = config.defaultModel ?? (usingDemo ? 'demo' : (firstConfiguredModel?.id ?? 'demo'));
 
   const statuses: ProviderStatus[] = [

@@ -71,7 +71,10 @@ function quote(text: string, limit = 200): string {
 /** The demo reply: names the model and everything the gateway put in its context. */
 export function describeRequest(body: { model?: string; messages?: WireMessage[]; reasoning_effort?: string }): string {
   const messages = body.messages ?? [];
-  const system = messages.filter((message) => message.role === 'system').map((message) => textOf(message.content)).join('\n');
+  const system = messages
+    .filter((message) => message.role === 'system')
+    .map((message) => textOf(message.content))
+    .join('\n');
   const lastUser = [...messages].reverse().find((message) => message.role === 'user');
   const earlier = messages.filter((message) => message.role !== 'system' && message !== lastUser).length;
   const allText = messages.map((message) => textOf(message.content)).join('\n');
@@ -79,7 +82,11 @@ export function describeRequest(body: { model?: string; messages?: WireMessage[]
   const memories = [...system.matchAll(/^\[memory: ([^\]\n]+)\]/gm)].map((match) => match[1]!.trim());
   const images = messages.flatMap((message) => (Array.isArray(message.content) ? message.content : [])).filter((part) => part.type === 'image_url').length;
   const systemPrompt = system.replace(/^\[memory: [^\]\n]+\]\n?/gm, '').trim();
-  const userText = lastUser ? textOf(lastUser.content).replace(/^\[file: [^\]\n]+\][\s\S]*?(?=^\[file: |$(?![\s\S]))/gm, '').trim() : '';
+  const userText = lastUser
+    ? textOf(lastUser.content)
+        .replace(/^\[file: [^\]\n]+\][\s\S]*?(?=^\[file: |$(?![\s\S]))/gm, '')
+        .trim()
+    : '';
 
   const sentences = [
     `Demo reply from ${body.model ?? 'demo'}.`,
@@ -182,9 +189,7 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
             message: {
               role: 'assistant',
               content: deltas.join(''),
-              ...(toolCalls.length
-                ? { tool_calls: toolCalls.map((call, index) => ({ id: `call_${index}`, type: 'function', function: call })) }
-                : {}),
+              ...(toolCalls.length ? { tool_calls: toolCalls.map((call, index) => ({ id: `call_${index}`, type: 'function', function: call })) } : {}),
             },
             finish_reason: finishReason,
           },
@@ -217,8 +222,20 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
           }
           for (const [index, call] of toolCalls.entries()) {
             const half = Math.ceil(call.arguments.length / 2);
-            controller.enqueue(chunk([{ index: 0, delta: { tool_calls: [{ index, id: `call_${index}`, type: 'function', function: { name: call.name, arguments: call.arguments.slice(0, half) } }] }, finish_reason: null }]));
-            controller.enqueue(chunk([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: call.arguments.slice(half) } }] }, finish_reason: null }]));
+            controller.enqueue(
+              chunk([
+                {
+                  index: 0,
+                  delta: {
+                    tool_calls: [{ index, id: `call_${index}`, type: 'function', function: { name: call.name, arguments: call.arguments.slice(0, half) } }],
+                  },
+                  finish_reason: null,
+                },
+              ]),
+            );
+            controller.enqueue(
+              chunk([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: call.arguments.slice(half) } }] }, finish_reason: null }]),
+            );
           }
           controller.enqueue(chunk([{ index: 0, delta: {}, finish_reason: finishReason }]));
           if (body.stream_options?.include_usage && behaviour.usage !== false) controller.enqueue(chunk([], { usage }));
@@ -272,7 +289,11 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
   function clientSecret(body: any): Response {
     const created = Math.floor(now() / 1000);
     const seconds = body.expires_after?.seconds ?? 600;
-    return json(200, { value: `ek_demo_${randomUUID().replace(/-/g, '')}`, expires_at: created + seconds, session: { type: 'realtime', ...(body.session ?? {}) } });
+    return json(200, {
+      value: `ek_demo_${randomUUID().replace(/-/g, '')}`,
+      expires_at: created + seconds,
+      session: { type: 'realtime', ...(body.session ?? {}) },
+    });
   }
 
   const routes: Record<string, (body: any, behaviour: ResponderBehaviour, request: Request) => Response | Promise<Response>> = {
@@ -287,7 +308,10 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
     const path = new URL(request.url).pathname;
     const multipart = request.headers.get('content-type')?.startsWith('multipart/form-data');
     const body = request.method !== 'POST' ? undefined : multipart ? await request.formData() : await request.json().catch(() => ({}));
-    const recorded = body instanceof FormData ? Object.fromEntries([...body.entries()].map(([key, value]) => [key, typeof value === 'string' ? value : `<${value.size} bytes>`])) : body;
+    const recorded =
+      body instanceof FormData
+        ? Object.fromEntries([...body.entries()].map(([key, value]) => [key, typeof value === 'string' ? value : `<${value.size} bytes>`]))
+        : body;
     options.onRequest?.({ path, method: request.method, headers: Object.fromEntries(request.headers), body: recorded, receivedAt: now() });
     const behaviour = options.behaviour?.() ?? {};
 
@@ -298,7 +322,11 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
     if (request.method !== 'POST' || !route) {
       return json(404, { error: { message: `Unknown endpoint ${request.method} ${path}`, type: 'invalid_request_error', code: 'not_found' } });
     }
-    if (behaviour.failStatus && (!behaviour.failModels || behaviour.failModels.includes(body?.model)) && (behaviour.failTimes === undefined || (failuresBy.get(behaviour) ?? 0) < behaviour.failTimes)) {
+    if (
+      behaviour.failStatus &&
+      (!behaviour.failModels || behaviour.failModels.includes(body?.model)) &&
+      (behaviour.failTimes === undefined || (failuresBy.get(behaviour) ?? 0) < behaviour.failTimes)
+    ) {
       failuresBy.set(behaviour, (failuresBy.get(behaviour) ?? 0) + 1);
       return errorResponse(behaviour.failStatus, behaviour.retryAfterSeconds);
     }

@@ -30,7 +30,8 @@ export async function serveBatchResults(services: Services, request: IncomingMes
     if (!viewer) return fail(unauthenticated());
     if (!viewerMay(viewer, 'read')) return fail(forbidden('auth.forbidden'));
     const decoded = decodeGlobalId(globalId);
-    const job = decoded.typename === 'BatchJob' ? await services.db.prisma.batchJob.findFirst({ where: { id: decoded.id, ownerId: actorOf(viewer).userId } }) : null;
+    const job =
+      decoded.typename === 'BatchJob' ? await services.db.prisma.batchJob.findFirst({ where: { id: decoded.id, ownerId: actorOf(viewer).userId } }) : null;
     if (!job) return fail(new UserFacingError('NOT_FOUND', 'notFound', { what: 'BatchJob', id: globalId }));
     if (!isFinished(job)) return fail(new UserFacingError('BAD_USER_INPUT', 'batch.notFinished', { status: job.status }), 409);
 
@@ -39,7 +40,10 @@ export async function serveBatchResults(services: Services, request: IncomingMes
       const line = {
         custom_id: item.customId,
         status: item.status.toLowerCase(),
-        response: item.status === 'SUCCEEDED' ? { model: job.modelId, content: item.response, usage: { input_tokens: item.inputTokens, output_tokens: item.outputTokens }, cost: item.cost } : null,
+        response:
+          item.status === 'SUCCEEDED'
+            ? { model: job.modelId, content: item.response, usage: { input_tokens: item.inputTokens, output_tokens: item.outputTokens }, cost: item.cost }
+            : null,
         error: item.errorCode ? { code: item.errorCode, message: item.errorMessage } : null,
       };
       if (!response.write(`${JSON.stringify(line)}\n`)) await once(response, 'drain');

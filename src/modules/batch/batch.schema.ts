@@ -66,7 +66,11 @@ builder.queryField('batchJobs', (t) =>
       description: 'Your batch jobs, newest first.',
       authScopes: { caller: true },
       resolve: (query, _root, _args, context) =>
-        context.services.db.prisma.batchJob.findMany({ ...query, where: { ownerId: requireActor(context).userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+        context.services.db.prisma.batchJob.findMany({
+          ...query,
+          where: { ownerId: requireActor(context).userId },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        }),
       totalCount: (_connection, _args, context) => context.services.db.prisma.batchJob.count({ where: { ownerId: requireActor(context).userId } }),
     },
     { name: 'BatchJobConnection' },
@@ -81,7 +85,10 @@ builder.queryField('batchJob', (t) =>
     authScopes: { caller: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, context) =>
-      context.services.db.prisma.batchJob.findFirst({ ...query, where: { id: parseGlobalId(String(args.id), 'BatchJob'), ownerId: requireActor(context).userId } }),
+      context.services.db.prisma.batchJob.findFirst({
+        ...query,
+        where: { id: parseGlobalId(String(args.id), 'BatchJob'), ownerId: requireActor(context).userId },
+      }),
   }),
 );
 

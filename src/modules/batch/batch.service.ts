@@ -73,7 +73,13 @@ export function createBatchService(deps: BatchDeps) {
     return job;
   }
 
-  const actorOfJob = (job: BatchJob): Actor => ({ userId: job.ownerId, billedUserId: job.billedUserId, tier: job.tier, isGuest: false, apiKeyId: job.apiKeyId ?? undefined });
+  const actorOfJob = (job: BatchJob): Actor => ({
+    userId: job.ownerId,
+    billedUserId: job.billedUserId,
+    tier: job.tier,
+    isGuest: false,
+    apiKeyId: job.apiKeyId ?? undefined,
+  });
 
   /** One request: reserve its worst case, ask the model, store the answer, settle on the real usage. */
   async function runRequest(job: BatchJob, model: CatalogModel, request: BatchRequest, signal: AbortSignal) {
@@ -119,7 +125,11 @@ export function createBatchService(deps: BatchDeps) {
         return;
       }
       const failure = providerFailure(error);
-      await finishRequest(job, request, { status: 'FAILED', errorCode: failure.code, errorMessage: error instanceof Error ? error.message.slice(0, 500) : 'failed' });
+      await finishRequest(job, request, {
+        status: 'FAILED',
+        errorCode: failure.code,
+        errorMessage: error instanceof Error ? error.message.slice(0, 500) : 'failed',
+      });
       await deps.usage.record({ actor, modelId: model.id, action: 'BATCH', cost: 0, success: false, latencyMs: Date.now() - startedAt });
     }
   }
@@ -127,7 +137,15 @@ export function createBatchService(deps: BatchDeps) {
   async function finishRequest(
     job: BatchJob,
     request: BatchRequest,
-    outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; response?: string; inputTokens?: number; outputTokens?: number; cost?: number; errorCode?: string; errorMessage?: string },
+    outcome: {
+      status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+      response?: string;
+      inputTokens?: number;
+      outputTokens?: number;
+      cost?: number;
+      errorCode?: string;
+      errorMessage?: string;
+    },
   ) {
     await prisma.$transaction([
       prisma.batchRequest.update({ where: { id: request.id }, data: { ...outcome, completedAt: new Date() } }),
@@ -173,13 +191,19 @@ export function createBatchService(deps: BatchDeps) {
   async function runJob(job: BatchJob) {
     const model = catalog.find(job.modelId);
     const aborter = new AbortController();
-    const heartbeat = setInterval(() => {
-      void (async () => {
-        const { count } = await prisma.batchJob.updateMany({ where: { id: job.id, claimedBy: deps.instanceId, status: 'RUNNING' }, data: { heartbeatAt: new Date() } });
-        // Cancelled, or taken over after this instance looked dead: stop working on it.
-        if (count === 0) aborter.abort();
-      })().catch((error: unknown) => deps.logger.warn({ err: error, jobId: job.id }, 'batch heartbeat failed'));
-    }, Math.max(100, Math.floor(config.orphanTimeoutMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        void (async () => {
+          const { count } = await prisma.batchJob.updateMany({
+            where: { id: job.id, claimedBy: deps.instanceId, status: 'RUNNING' },
+            data: { heartbeatAt: new Date() },
+          });
+          // Cancelled, or taken over after this instance looked dead: stop working on it.
+          if (count === 0) aborter.abort();
+        })().catch((error: unknown) => deps.logger.warn({ err: error, jobId: job.id }, 'batch heartbeat failed'));
+      },
+      Math.max(100, Math.floor(config.orphanTimeoutMs / 3)),
+    );
     const inFlight = new Set<Promise<void>>();
     try {
       while (!aborter.signal.aborted && !stopping) {

@@ -21,7 +21,8 @@ export function createCatalogService(registry: ProviderRegistry) {
     /** The model a chat may use, or the error that explains why not. */
     requireChatModel(id: string, tier: Tier): CatalogModel {
       const model = byId.get(id);
-      if (!model || !model.enabled || model.modalities.includes('embedding') || model.modalities.includes('realtime')) throw badInput('input.unknownModel', { model: id });
+      if (!model || !model.enabled || model.modalities.includes('embedding') || model.modalities.includes('realtime'))
+        throw badInput('input.unknownModel', { model: id });
       if (!tierAtLeast(tier, model.minTier)) {
         throw new UserFacingError('MODEL_NOT_ALLOWED', 'model.notAllowed', { model: id, tier: model.minTier }, { requiredTier: model.minTier });
       }
@@ -48,7 +49,12 @@ function matchesPattern(model: CatalogModel, pattern: string): boolean {
   const needle = pattern.toLowerCase();
   const haystacks = [model.id.toLowerCase(), model.displayName.toLowerCase()];
   if (!/[*?]/.test(needle)) return haystacks.some((text) => text.includes(needle));
-  const glob = new RegExp(`^${needle.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const glob = new RegExp(
+    `^${needle
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return haystacks.some((text) => glob.test(text));
 }
 
@@ -66,7 +72,5 @@ export function filterModels(models: CatalogModel[], filter: ModelFilter | null 
 export function countBy(models: CatalogModel[], keys: (model: CatalogModel) => string[]): Array<{ name: string; modelCount: number }> {
   const counts = new Map<string, number>();
   for (const model of models) for (const key of keys(model)) counts.set(key, (counts.get(key) ?? 0) + 1);
-  return [...counts]
-    .map(([name, modelCount]) => ({ name, modelCount }))
-    .sort((a, b) => b.modelCount - a.modelCount || a.name.localeCompare(b.name));
+  return [...counts].map(([name, modelCount]) => ({ name, modelCount })).sort((a, b) => b.modelCount - a.modelCount || a.name.localeCompare(b.name));
 }

@@ -17,15 +17,17 @@ export const SendMessageInput = builder.inputType('SendMessageInput', {
     conversationId: t.id({ description: 'Omitted: a new conversation.' }),
     content: t.string({ required: true, description: '1..2000 characters by default (MAX_MESSAGE_LENGTH).' }),
     models: t.idList({ description: 'One reply per model, side by side; the default model if omitted.' }),
-    systemPrompt: t.string({ description: 'Added after the template prompt, if any (the seeds\' master_prompt).' }),
-    templateName: t.string({ description: 'A built-in or own template; it stays the conversation\'s template for later turns.' }),
-    templateVariables: t.field({ type: 'JSON', description: 'Values for the template\'s {{placeholders}}.' }),
+    systemPrompt: t.string({ description: "Added after the template prompt, if any (the seeds' master_prompt)." }),
+    templateName: t.string({ description: "A built-in or own template; it stays the conversation's template for later turns." }),
+    templateVariables: t.field({ type: 'JSON', description: "Values for the template's {{placeholders}}." }),
     history: t.field({ type: [HistoryMessageInput], description: 'Extra context supplied by the client.' }),
     fileIds: t.idList({ description: 'Files uploaded earlier with uploadFile.' }),
     attachments: t.field({ type: ['File'], description: 'Inline uploads (multipart request), with the same limits as uploadFile.' }),
     parentMessageId: t.id({ description: 'Answer (or edit) from an earlier point of the conversation: branching.' }),
     enableThinking: t.boolean({ description: 'Reasoning models (modality "reasoning") think harder when true, less when false; other models ignore it.' }),
-    fallbackModels: t.idList({ description: 'Models to try, in order, when a requested model fails before its first token (connection errors, 408/429/5xx, no first token in time).' }),
+    fallbackModels: t.idList({
+      description: 'Models to try, in order, when a requested model fails before its first token (connection errors, 408/429/5xx, no first token in time).',
+    }),
     secret: t.string({ description: 'Your encryption secret, for models that encrypt conversations at rest (or send x-encryption-secret).' }),
     webSearch: t.boolean({ description: 'Search the web for the message and give the model the top results (the web_search feature; needs WEB_SEARCH_URL).' }),
   }),
@@ -58,8 +60,7 @@ const SendMessagePayload = builder.objectRef<SendResult>('SendMessagePayload').i
   fields: (t) => ({
     conversation: t.prismaField({
       type: 'Conversation',
-      resolve: (query, result, _args, context) =>
-        context.services.db.prisma.conversation.findUniqueOrThrow({ ...query, where: { id: result.conversationId } }),
+      resolve: (query, result, _args, context) => context.services.db.prisma.conversation.findUniqueOrThrow({ ...query, where: { id: result.conversationId } }),
     }),
     userMessage: t.field({ type: MessageRef, resolve: (result) => result.userMessage }),
     replies: t.field({
@@ -97,8 +98,7 @@ builder.objectRef<Extract<MessageEvent, { type: 'MessageFinished' }>>('MessageFi
   fields: (t) => ({
     message: t.prismaField({
       type: 'Message',
-      resolve: (query, event, _args, context) =>
-        context.services.db.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.messageId } }),
+      resolve: (query, event, _args, context) => context.services.db.prisma.message.findUniqueOrThrow({ ...query, where: { id: event.messageId } }),
     }),
   }),
 });
@@ -135,7 +135,12 @@ builder.mutationFields((t) => ({
     authScopes: { chatter: true },
     args: { messageId: t.arg.id({ required: true }), model: t.arg.id() },
     resolve: (_root, args, context) =>
-      context.services.chat.regenerate(requireActor(context), parseGlobalId(String(args.messageId), 'Message'), args.model ? String(args.model) : null, context.secret()),
+      context.services.chat.regenerate(
+        requireActor(context),
+        parseGlobalId(String(args.messageId), 'Message'),
+        args.model ? String(args.model) : null,
+        context.secret(),
+      ),
   }),
 }));
 

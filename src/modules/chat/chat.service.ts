@@ -97,7 +97,16 @@ const LOG_POLL_MS = 1_000;
 /** How long stopGeneration waits for another instance to stop a reply before treating it as orphaned. */
 const STOP_TIMEOUT_MS = 5_000;
 
-const turnFields = { id: true, role: true, content: true, status: true, parentId: true, modelId: true, position: true, _count: { select: { attachments: true } } } as const;
+const turnFields = {
+  id: true,
+  role: true,
+  content: true,
+  status: true,
+  parentId: true,
+  modelId: true,
+  position: true,
+  _count: { select: { attachments: true } },
+} as const;
 
 function titleFrom(content: string): string {
   const firstLine = content.trim().split('\n')[0] ?? '';
@@ -145,7 +154,15 @@ export function createChatService(deps: ChatDeps) {
   async function endOrphan(messageId: string, status: 'STOPPED' | 'FAILED', staleBefore?: Date) {
     const row = await prisma.message.findUnique({
       where: { id: messageId },
-      select: { conversationId: true, content: true, lastSeq: true, status: true, modelId: true, createdAt: true, conversation: { select: { privacy: true, ownerId: true } } },
+      select: {
+        conversationId: true,
+        content: true,
+        lastSeq: true,
+        status: true,
+        modelId: true,
+        createdAt: true,
+        conversation: { select: { privacy: true, ownerId: true } },
+      },
     });
     if (!row || !unfinished.includes(row.status as (typeof unfinished)[number])) return false;
     const logged = (await deps.eventLog.read(messageId, 0)) ?? [];
@@ -160,8 +177,8 @@ export function createChatService(deps: ChatDeps) {
     });
     if (count === 0) return false;
     await deps.eventLog.append({ type: 'MessageFinished', messageId, conversationId: row.conversationId, seq, status });
-    await settleOrphan({ messageId, modelId: row.modelId, content, ownerId: row.conversation.ownerId, startedAt: row.createdAt, status }).catch((error: unknown) =>
-      deps.logger.error({ err: error, messageId }, 'settling an orphaned reply failed'),
+    await settleOrphan({ messageId, modelId: row.modelId, content, ownerId: row.conversation.ownerId, startedAt: row.createdAt, status }).catch(
+      (error: unknown) => deps.logger.error({ err: error, messageId }, 'settling an orphaned reply failed'),
     );
     return true;
   }
@@ -172,7 +189,14 @@ export function createChatService(deps: ChatDeps) {
    * known only as the credits reserved for it, so its token count is derived
    * from the model's input price.
    */
-  async function settleOrphan(orphan: { messageId: string; modelId: string | null; content: string; ownerId: string; startedAt: Date; status: 'STOPPED' | 'FAILED' }) {
+  async function settleOrphan(orphan: {
+    messageId: string;
+    modelId: string | null;
+    content: string;
+    ownerId: string;
+    startedAt: Date;
+    status: 'STOPPED' | 'FAILED';
+  }) {
     const { messageId } = orphan;
     const reservation = await prisma.creditLedgerEntry.findFirst({ where: { reference: messageId, kind: 'reserve' } });
     const model = orphan.modelId ? catalog.find(orphan.modelId) : undefined;
@@ -263,7 +287,10 @@ export function createChatService(deps: ChatDeps) {
     const lastUser = [...turns].reverse().find((turn) => turn.role === 'USER');
     if (!lastUser) return null;
     const replies = turns.filter((turn) => turn.parentId === lastUser.id && turn.role === 'ASSISTANT' && turn.content);
-    const chosen = replies.find((reply) => reply.modelId === preferredModel && reply.status === 'COMPLETE') ?? replies.find((reply) => reply.status === 'COMPLETE') ?? replies.at(-1);
+    const chosen =
+      replies.find((reply) => reply.modelId === preferredModel && reply.status === 'COMPLETE') ??
+      replies.find((reply) => reply.status === 'COMPLETE') ??
+      replies.at(-1);
     return chosen?.id ?? lastUser.id;
   }
 
@@ -276,7 +303,12 @@ export function createChatService(deps: ChatDeps) {
     const available = model.contextWindow - outputBudget;
     const fitted = fitToWindow(context, available, (message) => messageTokens(message, model.id));
     if (!('messages' in fitted)) {
-      throw new UserFacingError('CONTEXT_TOO_LONG', 'context.tooLong', { model: model.id, needed: fitted.tokens, available }, { model: model.id, needed: fitted.tokens, available });
+      throw new UserFacingError(
+        'CONTEXT_TOO_LONG',
+        'context.tooLong',
+        { model: model.id, needed: fitted.tokens, available },
+        { model: model.id, needed: fitted.tokens, available },
+      );
     }
     // Our tokenizer approximates other vendors' counts, hence the margin on the input side.
     const inputEstimate = Math.ceil(promptTokens(fitted.messages, model.id) * 1.1) + 16;
@@ -318,7 +350,9 @@ export function createChatService(deps: ChatDeps) {
   }
 
   async function contextFiles(files: UploadedFile[]): Promise<ContextFile[]> {
-    return Promise.all(files.map(async (file) => ({ filename: file.filename, text: file.text, imageUrl: isImage(file) ? await deps.files.dataUrl(file) : undefined })));
+    return Promise.all(
+      files.map(async (file) => ({ filename: file.filename, text: file.text, imageUrl: isImage(file) ? await deps.files.dataUrl(file) : undefined })),
+    );
   }
 
   /**
@@ -342,7 +376,9 @@ export function createChatService(deps: ChatDeps) {
           .filter((attachment) => attachment.messageId === messageId)
           .map(async ({ file }) => {
             if (!isImage(file)) return { filename: file.filename, text: file.text };
-            return vision ? { filename: file.filename, text: null, imageUrl: await deps.files.dataUrl(file) } : { filename: file.filename, text: '(an image this model cannot see)' };
+            return vision
+              ? { filename: file.filename, text: null, imageUrl: await deps.files.dataUrl(file) }
+              : { filename: file.filename, text: '(an image this model cannot see)' };
           }),
       );
     return Promise.all(branch.map(async (turn) => (turn.role === 'USER' ? { ...turn, files: await filesOf(turn.id) } : turn)));
@@ -365,7 +401,12 @@ export function createChatService(deps: ChatDeps) {
 
   function freeLimitExceeded(actor: Actor) {
     const limit = config.freeMessageThreshold;
-    return new UserFacingError('FREE_LIMIT_EXCEEDED', actor.isGuest ? 'limits.freeGuest' : 'limits.freeUser', { limit }, { requiresSignup: actor.isGuest, limit });
+    return new UserFacingError(
+      'FREE_LIMIT_EXCEEDED',
+      actor.isGuest ? 'limits.freeGuest' : 'limits.freeUser',
+      { limit },
+      { requiresSignup: actor.isGuest, limit },
+    );
   }
 
   /** Why a turn's debit was refused: the free allowance is reported before credits, as it is checked first. */
@@ -392,7 +433,12 @@ export function createChatService(deps: ChatDeps) {
    * a fallback must be allowed, of the same privacy and fit the context, and
    * the reservation covers the most expensive of them.
    */
-  function planWithFallbacks(actor: Actor, model: CatalogModel, context: ReturnType<typeof buildChatMessages>, input: Pick<SendMessageRequest, 'enableThinking' | 'fallbackModels'>): PlannedReply {
+  function planWithFallbacks(
+    actor: Actor,
+    model: CatalogModel,
+    context: ReturnType<typeof buildChatMessages>,
+    input: Pick<SendMessageRequest, 'enableThinking' | 'fallbackModels'>,
+  ): PlannedReply {
     const primary = plan(model, context, input.enableThinking);
     const requested = (input.fallbackModels ?? []).map((id) => catalog.requireChatModel(id, actor.tier));
     const configured = (config.fallbackModels[model.id] ?? []).flatMap((id) => {
@@ -416,7 +462,15 @@ export function createChatService(deps: ChatDeps) {
     return primary;
   }
 
-  function launch(actor: Actor, conversationId: string, messageId: string, planned: PlannedReply, access: ConversationAccess, questionId?: string, admitted?: Promise<boolean>) {
+  function launch(
+    actor: Actor,
+    conversationId: string,
+    messageId: string,
+    planned: PlannedReply,
+    access: ConversationAccess,
+    questionId?: string,
+    admitted?: Promise<boolean>,
+  ) {
     const candidates = [planned, ...planned.fallbacks].flatMap((candidate) => {
       const client = registry.clientFor(candidate.model.provider);
       return client ? [{ model: candidate.model, client, messages: candidate.messages, maxOutputTokens: candidate.outputBudget }] : [];
@@ -466,7 +520,10 @@ export function createChatService(deps: ChatDeps) {
     try {
       for (const file of input.attachments ?? []) inline.push(await deps.files.upload(actor, file, conversationId));
     } catch (error) {
-      await deps.files.remove(actor, inline.map((file) => file.id));
+      await deps.files.remove(
+        actor,
+        inline.map((file) => file.id),
+      );
       throw error;
     }
     return { files: [...referenced, ...inline], inline };
@@ -490,9 +547,7 @@ export function createChatService(deps: ChatDeps) {
     try {
       await deps.files.checkRoomFor(existing?.id ?? null, files);
       requireVision(models, files);
-      const turns = existing
-        ? await prisma.message.findMany({ where: { conversationId: existing.id }, orderBy: { position: 'asc' }, select: turnFields })
-        : [];
+      const turns = existing ? await prisma.message.findMany({ where: { conversationId: existing.id }, orderBy: { position: 'asc' }, select: turnFields }) : [];
       const readable = await readableTurns(turns, access);
       // Editing a user message starts a sibling of it; answering a reply continues after it.
       const parentId = requestedParent ? (requestedParent.role === 'USER' ? requestedParent.parentId : requestedParent.id) : latestLeaf(turns, models[0]!.id);
@@ -533,7 +588,11 @@ export function createChatService(deps: ChatDeps) {
       else for (const [index, reply] of stored.replies.entries()) launch(actor, stored.conversationId, reply.id, plans[index]!, access, stored.userMessage.id);
       return stored;
     } catch (error) {
-      if (inline.length > 0) await deps.files.remove(actor, inline.map((file) => file.id));
+      if (inline.length > 0)
+        await deps.files.remove(
+          actor,
+          inline.map((file) => file.id),
+        );
       throw error;
     }
   }
@@ -568,7 +627,11 @@ export function createChatService(deps: ChatDeps) {
       replies: plans.map((planned) => ({ modelId: planned.model.id, reservation: planned.reservation })),
       ids,
     });
-    if (!stored) throw await refusal(actor, plans.reduce((sum, planned) => sum + planned.reservation, 0));
+    if (!stored)
+      throw await refusal(
+        actor,
+        plans.reduce((sum, planned) => sum + planned.reservation, 0),
+      );
     return stored;
   }
 
@@ -662,7 +725,9 @@ export function createChatService(deps: ChatDeps) {
       if (Boolean(target.messageId) === Boolean(target.conversationId)) throw badInput('input.stopTarget');
       if (target.messageId) await ownedMessage(actor, target.messageId);
       if (target.conversationId) await ownedConversation(actor, target.conversationId);
-      const where = target.messageId ? { id: target.messageId } : { conversationId: target.conversationId!, role: 'ASSISTANT' as const, status: { in: [...unfinished] } };
+      const where = target.messageId
+        ? { id: target.messageId }
+        : { conversationId: target.conversationId!, role: 'ASSISTANT' as const, status: { in: [...unfinished] } };
       const targets = await prisma.message.findMany({ where, select: { id: true, status: true } });
       await Promise.all(
         targets

@@ -22,7 +22,11 @@ export function branchEndingAt(turns: StoredTurn[], leafId: string | null): Stor
   const byId = new Map(turns.map((turn) => [turn.id, turn]));
   const branch: StoredTurn[] = [];
   const seen = new Set<string>();
-  for (let current = leafId ? byId.get(leafId) : undefined; current && !seen.has(current.id); current = current.parentId ? byId.get(current.parentId) : undefined) {
+  for (
+    let current = leafId ? byId.get(leafId) : undefined;
+    current && !seen.has(current.id);
+    current = current.parentId ? byId.get(current.parentId) : undefined
+  ) {
     seen.add(current.id);
     branch.push(current);
   }

@@ -84,14 +84,24 @@ interface Outcome {
 type TimeoutKind = 'first-token' | 'idle' | 'total';
 
 class UpstreamTimeout extends Error {
-  constructor(readonly kind: TimeoutKind, ms: number) {
-    super(kind === 'first-token' ? `No first token within ${ms} ms.` : kind === 'idle' ? `The provider sent nothing for ${ms} ms.` : `The reply took longer than ${ms} ms.`);
+  constructor(
+    readonly kind: TimeoutKind,
+    ms: number,
+  ) {
+    super(
+      kind === 'first-token'
+        ? `No first token within ${ms} ms.`
+        : kind === 'idle'
+          ? `The provider sent nothing for ${ms} ms.`
+          : `The reply took longer than ${ms} ms.`,
+    );
   }
 }
 
 /** Failures worth another try before the first token: the connection, a timeout to first token, 408, 409, 429 and 5xx. */
 /** A connection that broke while the body was being read (undici reports it as a TypeError). */
-const isBrokenConnection = (error: unknown) => error instanceof TypeError && /terminated|socket|ECONNRESET/i.test(`${error.message} ${String(error.cause ?? '')}`);
+const isBrokenConnection = (error: unknown) =>
+  error instanceof TypeError && /terminated|socket|ECONNRESET/i.test(`${error.message} ${String(error.cause ?? '')}`);
 
 function isTransient(error: unknown): boolean {
   if (error instanceof UpstreamTimeout) return error.kind === 'first-token';
@@ -189,7 +199,11 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
     const atSeq = seq;
     // Chained, so an older snapshot never lands after a newer one.
     flushInFlight = flushInFlight
-      .then(async () => (await admitted) && deps.prisma.$executeRaw`UPDATE "Message" SET content = ${await stored(snapshot)}, "lastSeq" = ${atSeq} WHERE id = ${request.messageId}`)
+      .then(
+        async () =>
+          (await admitted) &&
+          deps.prisma.$executeRaw`UPDATE "Message" SET content = ${await stored(snapshot)}, "lastSeq" = ${atSeq} WHERE id = ${request.messageId}`,
+      )
       .catch((error: unknown) => deps.logger.warn({ err: error, messageId: request.messageId }, 'stream flush failed'));
   }
 
@@ -258,10 +272,13 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
           clearTimeout(timer);
           const limit = kind === 'first-token' ? policy.firstTokenTimeoutMs : policy.idleTimeoutMs;
           const left = deadline - Date.now();
-          timer = setTimeout(() => {
-            timedOut = left < limit ? new UpstreamTimeout('total', policy.totalTimeoutMs) : new UpstreamTimeout(kind, limit);
-            attemptAbort.abort();
-          }, Math.max(0, Math.min(limit, left)));
+          timer = setTimeout(
+            () => {
+              timedOut = left < limit ? new UpstreamTimeout('total', policy.totalTimeoutMs) : new UpstreamTimeout(kind, limit);
+              attemptAbort.abort();
+            },
+            Math.max(0, Math.min(limit, left)),
+          );
         };
         arm('first-token');
         try {

@@ -20,8 +20,4 @@ export type MessageEvent =
   | (EventBase & { type: 'ToolResultEvent'; toolCallId: string; result: string })
   | (EventBase & { type: 'MessageFinished'; status: MessageStatus });
 
-export type MessageEventInput = MessageEvent extends infer Event
-  ? Event extends EventBase
-    ? Omit<Event, 'seq'>
-    : never
-  : never;
+export type MessageEventInput = MessageEvent extends infer Event ? (Event extends EventBase ? Omit<Event, 'seq'> : never) : never;

@@ -50,12 +50,13 @@ export async function writeTurn(prisma: PrismaClient, turn: TurnToStore): Promis
   const now = sqlNow();
 
   const given = turn.conversation;
-  const conversation = given.id !== undefined
-    ? Prisma.sql`UPDATE "Conversation" SET "updatedAt" = ${now},
+  const conversation =
+    given.id !== undefined
+      ? Prisma.sql`UPDATE "Conversation" SET "updatedAt" = ${now},
           "templateName" = COALESCE(${template?.name ?? null}, "templateName"),
           "templateVariables" = CASE WHEN ${template ? 1 : 0} = 1 THEN ${templateVariables}::jsonb ELSE "templateVariables" END
         WHERE id = ${conversationId} AND EXISTS (SELECT 1 FROM debit) RETURNING id`
-    : Prisma.sql`INSERT INTO "Conversation" (id, "ownerId", title, "systemPrompt", privacy, "templateName", "templateVariables", "createdAt", "updatedAt")
+      : Prisma.sql`INSERT INTO "Conversation" (id, "ownerId", title, "systemPrompt", privacy, "templateName", "templateVariables", "createdAt", "updatedAt")
         SELECT ${conversationId}, ${given.ownerId}, ${given.title}, ${given.systemPrompt},
           CAST(${given.privacy} AS "Privacy"), ${template?.name ?? null}, ${templateVariables}::jsonb, ${now}, ${now}
         FROM debit RETURNING id`;
@@ -63,7 +64,10 @@ export async function writeTurn(prisma: PrismaClient, turn: TurnToStore): Promis
   // Rows are inserted in this order, so `position` puts the question before its replies.
   const messageRows = [
     Prisma.sql`(0, ${questionId}, 'USER', ${turn.question.content}, 'COMPLETE', NULL, ${turn.question.parentId}::text, ${now})`,
-    ...turn.replies.map((reply, index) => Prisma.sql`(${index + 1}::int, ${replyIds[index]!}, 'ASSISTANT', '', 'STREAMING', ${reply.modelId}::text, ${questionId}::text, NULL::timestamp(3))`),
+    ...turn.replies.map(
+      (reply, index) =>
+        Prisma.sql`(${index + 1}::int, ${replyIds[index]!}, 'ASSISTANT', '', 'STREAMING', ${reply.modelId}::text, ${questionId}::text, NULL::timestamp(3))`,
+    ),
   ];
   // Each reservation is its own ledger row, the balance after it as if taken one by one.
   const ledgerRows = turn.replies.map((reply, index) => {

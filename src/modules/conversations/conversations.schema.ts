@@ -80,7 +80,8 @@ builder.mutationFields((t) => ({
     type: 'Conversation',
     authScopes: { writer: true },
     args: { id: t.arg.id({ required: true }), title: t.arg.string({ required: true }) },
-    resolve: (_query, _root, args, context) => context.services.conversations.rename(requireActor(context), parseGlobalId(args.id, 'Conversation'), args.title, context.secret()),
+    resolve: (_query, _root, args, context) =>
+      context.services.conversations.rename(requireActor(context), parseGlobalId(args.id, 'Conversation'), args.title, context.secret()),
   }),
   deleteConversation: t.boolean({
     authScopes: { writer: true },

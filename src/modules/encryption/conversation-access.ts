@@ -18,7 +18,11 @@ const asIs: Sealer = async (text) => text;
 export async function teamOwnerOf(prisma: PrismaClient, actor: Actor): Promise<string | null> {
   if (actor.billedUserId !== actor.userId) return actor.billedUserId;
   if (await prisma.team.count({ where: { ownerId: actor.userId } })) return actor.userId;
-  const membership = await prisma.teamMember.findFirst({ where: { userId: actor.userId }, orderBy: { createdAt: 'asc' }, select: { team: { select: { ownerId: true } } } });
+  const membership = await prisma.teamMember.findFirst({
+    where: { userId: actor.userId },
+    orderBy: { createdAt: 'asc' },
+    select: { team: { select: { ownerId: true } } },
+  });
   return membership?.team.ownerId ?? null;
 }
 

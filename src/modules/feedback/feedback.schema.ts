@@ -46,7 +46,8 @@ const FeedbackSummaryRef = builder.objectRef<SummaryShape>('FeedbackSummary').im
   fields: (t) => ({
     conversation: t.prismaField({
       type: 'Conversation',
-      resolve: (query, summary, _args, context) => context.services.db.prisma.conversation.findUniqueOrThrow({ ...query, where: { id: summary.conversationId } }),
+      resolve: (query, summary, _args, context) =>
+        context.services.db.prisma.conversation.findUniqueOrThrow({ ...query, where: { id: summary.conversationId } }),
     }),
     totalMessages: t.exposeInt('totalMessages', { description: 'Assistant replies in the conversation.' }),
     messagesWithFeedback: t.exposeInt('messagesWithFeedback'),
@@ -85,7 +86,11 @@ builder.mutationField('submitFeedback', (t) =>
     resolve: (_root, { input }, context) => {
       // The stored comment comes back in the answer, opened with the same secret.
       if (input.secret) context.useSecret(input.secret);
-      return context.services.feedback.submit(requireActor(context), { ...input, messageId: parseGlobalId(String(input.messageId), 'Message'), secret: context.secret() });
+      return context.services.feedback.submit(requireActor(context), {
+        ...input,
+        messageId: parseGlobalId(String(input.messageId), 'Message'),
+        secret: context.secret(),
+      });
     },
   }),
 );

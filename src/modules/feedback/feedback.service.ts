@@ -48,7 +48,8 @@ export function createFeedbackService(prisma: PrismaClient, access: Conversation
       const hasText = Boolean(input.comment) || (input.details !== undefined && input.details !== null);
       const sealing = message.conversation.privacy !== 'PUBLIC' && hasText;
       const seal = sealing ? (await access.forPrivacy(actor, message.conversation.privacy, input.secret)).seal : async (text: string) => text;
-      const details = input.details === undefined || input.details === null ? undefined : sealing ? { sealed: await seal(JSON.stringify(input.details)) } : input.details;
+      const details =
+        input.details === undefined || input.details === null ? undefined : sealing ? { sealed: await seal(JSON.stringify(input.details)) } : input.details;
       const data = {
         kind: input.kind,
         value: valueFor(input.kind, input.value),

@@ -38,7 +38,10 @@ function textFormat(text: string, filename: string): string {
       // not JSON after all
     }
   }
-  const lines = text.split(/\r?\n/).filter((line) => line.trim()).slice(0, 20);
+  const lines = text
+    .split(/\r?\n/)
+    .filter((line) => line.trim())
+    .slice(0, 20);
   const commas = lines.map((line) => (line.match(/,/g) ?? []).length);
   if (lines.length >= 2 && commas[0]! > 0 && commas.every((count) => count === commas[0])) return 'text/csv';
   if (/\.(md|markdown)$/i.test(filename) || /^(#{1,6} |\s*[-*] |```)/m.test(text)) return 'text/markdown';
@@ -51,6 +54,11 @@ export async function detectType(bytes: Uint8Array, filename: string): Promise<{
   // ZIP-based Office files and plain text have no magic number of their own worth trusting beyond these.
   const mimeType = sniffed?.mime ?? (decodeUtf8(bytes) !== null ? textFormat(decodeUtf8(bytes)!, filename) : 'application/octet-stream');
   const kind = acceptedTypes[mimeType];
-  if (!kind) throw badInput('files.unsupportedType', { type: mimeType, accepted: 'text, Markdown, CSV, JSON, HTML, PDF, DOCX, PNG, JPEG, WebP, GIF' }, { detectedType: mimeType });
+  if (!kind)
+    throw badInput(
+      'files.unsupportedType',
+      { type: mimeType, accepted: 'text, Markdown, CSV, JSON, HTML, PDF, DOCX, PNG, JPEG, WebP, GIF' },
+      { detectedType: mimeType },
+    );
   return { mimeType, kind };
 }

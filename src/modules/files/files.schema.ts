@@ -16,9 +16,7 @@ export const UploadedFileRef = builder.prismaNode('UploadedFile', {
   }),
 });
 
-builder.prismaObjectField('Conversation', 'files', (t) =>
-  t.relation('files', { query: { orderBy: { createdAt: 'asc' } } }),
-);
+builder.prismaObjectField('Conversation', 'files', (t) => t.relation('files', { query: { orderBy: { createdAt: 'asc' } } }));
 
 builder.prismaObjectField('Message', 'attachments', (t) =>
   t.field({
@@ -49,7 +47,8 @@ builder.queryField('files', (t) =>
 builder.mutationFields((t) => ({
   uploadFile: t.field({
     type: UploadedFileRef,
-    description: 'GraphQL multipart request. Text, Markdown, CSV, JSON, HTML, PDF, DOCX, PNG, JPEG, WebP or GIF, judged by the bytes. Without a conversation the file expires unless a message uses it.',
+    description:
+      'GraphQL multipart request. Text, Markdown, CSV, JSON, HTML, PDF, DOCX, PNG, JPEG, WebP or GIF, judged by the bytes. Without a conversation the file expires unless a message uses it.',
     authScopes: { writer: true },
     args: { file: t.arg({ type: 'File', required: true }), conversationId: t.arg.id() },
     resolve: (_root, args, context) =>
@@ -61,6 +60,9 @@ builder.mutationFields((t) => ({
     authScopes: { writer: true },
     args: { ids: t.arg.idList({ required: true }) },
     resolve: (_root, args, context) =>
-      context.services.files.remove(requireActor(context), args.ids.map((id) => parseGlobalId(String(id), 'UploadedFile'))),
+      context.services.files.remove(
+        requireActor(context),
+        args.ids.map((id) => parseGlobalId(String(id), 'UploadedFile')),
+      ),
   }),
 }));

@@ -22,15 +22,18 @@ export function createAdminService(prisma: PrismaClient, users: UsersService, cr
     async setCredits(userId: string, amount: number) {
       await prisma.$transaction(async (transaction) => {
         // A no-op increment locks the row, so a refund or charge landing meanwhile waits and lands on top of the new balance.
-        const { creditBalance } = await transaction.user.update({ where: { id: userId }, data: { creditBalance: { increment: 0 } }, select: { creditBalance: true } });
+        const { creditBalance } = await transaction.user.update({
+          where: { id: userId },
+          data: { creditBalance: { increment: 0 } },
+          select: { creditBalance: true },
+        });
         const delta = amount - creditBalance;
         if (delta === 0) return;
         await transaction.user.update({ where: { id: userId }, data: { creditBalance: amount } });
         await transaction.creditLedgerEntry.create({ data: { userId, delta, balanceAfter: amount, kind: 'admin' } });
       });
     },
-    createTeam: (ownerId: string, name: string) =>
-      prisma.team.create({ data: { name, ownerId, members: { create: { userId: ownerId } } } }),
+    createTeam: (ownerId: string, name: string) => prisma.team.create({ data: { name, ownerId, members: { create: { userId: ownerId } } } }),
     addTeamMember: (teamId: string, userId: string) =>
       prisma.teamMember.upsert({ where: { teamId_userId: { teamId, userId } }, create: { teamId, userId }, update: {} }),
     createApiKey: (ownerId: string, input: NewApiKey) => apiKeys.issue(ownerId, input),

@@ -76,7 +76,12 @@ const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
     limits: t.field({
       type: RateLimitsRef,
       resolve: (viewer, _args, context) =>
-        context.services.limits.snapshot({ userId: viewer.user.id, tier: viewer.tier, isGuest: viewer.isGuest, freeMessagesUsed: viewer.user.freeMessagesUsed }),
+        context.services.limits.snapshot({
+          userId: viewer.user.id,
+          tier: viewer.tier,
+          isGuest: viewer.isGuest,
+          freeMessagesUsed: viewer.user.freeMessagesUsed,
+        }),
     }),
   }),
 });

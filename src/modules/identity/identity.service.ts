@@ -33,8 +33,10 @@ export function createIdentityService(prisma: PrismaClient, config: Config, user
 
   // Every guest operation starts here: raw SQL skips Prisma's per-call query compilation (about 2 ms of CPU).
   const guestByDevice = async (deviceId: string) =>
-    (await prisma.$queryRaw<User[]>`SELECT id, email, name, "authSubject", "deviceId", platform, tier::text AS tier, "isOperator",
-        "creditBalance", "freeMessagesUsed", "createdAt", "updatedAt" FROM "User" WHERE "deviceId" = ${deviceId}`)[0] ?? null;
+    (
+      await prisma.$queryRaw<User[]>`SELECT id, email, name, "authSubject", "deviceId", platform, tier::text AS tier, "isOperator",
+        "creditBalance", "freeMessagesUsed", "createdAt", "updatedAt" FROM "User" WHERE "deviceId" = ${deviceId}`
+    )[0] ?? null;
 
   async function guestFor(deviceId: string, platform: string | undefined): Promise<Viewer> {
     if (!deviceIdPattern.test(deviceId)) throw badInput('input.badDeviceId');
@@ -44,9 +46,7 @@ export function createIdentityService(prisma: PrismaClient, config: Config, user
 
   function tierClaim(payload: JWTPayload) {
     const claimed = payload[config.jwt.tierClaim];
-    return typeof claimed === 'string' && (tierOrder as string[]).includes(claimed.toUpperCase())
-      ? (claimed.toUpperCase() as User['tier'])
-      : undefined;
+    return typeof claimed === 'string' && (tierOrder as string[]).includes(claimed.toUpperCase()) ? (claimed.toUpperCase() as User['tier']) : undefined;
   }
 
   async function userForJwt(token: string): Promise<Viewer> {

@@ -19,7 +19,11 @@ builder.queryField('memories', (t) =>
       description: 'What you asked the assistant to remember, newest first; the most relevant join each turn.',
       authScopes: { caller: true },
       resolve: (query, _root, _args, context) =>
-        context.services.db.prisma.memory.findMany({ ...query, where: { userId: requireActor(context).userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+        context.services.db.prisma.memory.findMany({
+          ...query,
+          where: { userId: requireActor(context).userId },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        }),
       totalCount: (_connection, _args, context) => context.services.db.prisma.memory.count({ where: { userId: requireActor(context).userId } }),
     },
     { name: 'MemoryConnection' },

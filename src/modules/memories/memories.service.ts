@@ -32,7 +32,13 @@ export function createMemoriesService(deps: {
         await deps.credits.reserve(transaction, actor.billedUserId, deps.memoryCreditCost, created.id, 'charge');
         return created;
       });
-      await deps.usage.record({ actor, modelId: deps.embeddings.modelId ?? 'memory', action: 'MEMORY', cost: deps.memoryCreditCost / 1_000_000, success: true });
+      await deps.usage.record({
+        actor,
+        modelId: deps.embeddings.modelId ?? 'memory',
+        action: 'MEMORY',
+        cost: deps.memoryCreditCost / 1_000_000,
+        success: true,
+      });
       return memory;
     },
 
@@ -58,7 +64,10 @@ export function createMemoriesService(deps: {
         scored = memories.map((memory) => ({ content: memory.content, score: [...words(memory.content)].filter((word) => asked.has(word)).length }));
       }
       // A stable sort keeps the newest first among equals.
-      return scored.sort((a, b) => b.score - a.score).slice(0, RELEVANT_MEMORIES).map((memory) => memory.content);
+      return scored
+        .sort((a, b) => b.score - a.score)
+        .slice(0, RELEVANT_MEMORIES)
+        .map((memory) => memory.content);
     },
   };
 }

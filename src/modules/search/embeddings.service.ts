@@ -32,7 +32,15 @@ export function createEmbeddingsService(registry: ProviderRegistry, catalog: Cat
       try {
         const response = await client.embeddings.create({ model: model.id, input: texts.map((text) => text.slice(0, 8_000)) });
         const tokens = response.usage?.prompt_tokens ?? 0;
-        await usage.record({ actor, modelId: model.id, action: 'EMBEDDING', inputTokens: tokens, cost: catalog.costOf(model, tokens, 0), success: true, latencyMs: Date.now() - startedAt });
+        await usage.record({
+          actor,
+          modelId: model.id,
+          action: 'EMBEDDING',
+          inputTokens: tokens,
+          cost: catalog.costOf(model, tokens, 0),
+          success: true,
+          latencyMs: Date.now() - startedAt,
+        });
         return response.data.sort((a, b) => a.index - b.index).map((item) => item.embedding);
       } catch (error) {
         await usage.record({ actor, modelId: model.id, action: 'EMBEDDING', cost: 0, success: false, latencyMs: Date.now() - startedAt });

@@ -25,13 +25,22 @@ export function createSearchService(prisma: PrismaClient, embeddings: Embeddings
     const [vector] = (await embeddings.embed(actor, [query])) ?? [];
     if (!vector) return [];
     const candidates = await prisma.message.findMany({
-      where: { conversation: { ownerId: actor.userId, privacy: 'PUBLIC' }, ...(conversationId ? { conversationId } : {}), NOT: { embedding: { isEmpty: true } } },
+      where: {
+        conversation: { ownerId: actor.userId, privacy: 'PUBLIC' },
+        ...(conversationId ? { conversationId } : {}),
+        NOT: { embedding: { isEmpty: true } },
+      },
       select: { id: true, conversationId: true, content: true, embedding: true },
       orderBy: { position: 'desc' },
       take: SEMANTIC_CANDIDATES,
     });
     return candidates
-      .map((message) => ({ messageId: message.id, conversationId: message.conversationId, score: cosineSimilarity(vector, message.embedding), snippet: excerpt(message.content) }))
+      .map((message) => ({
+        messageId: message.id,
+        conversationId: message.conversationId,
+        score: cosineSimilarity(vector, message.embedding),
+        snippet: excerpt(message.content),
+      }))
       .filter((match) => match.score > 0)
       .sort((a, b) => b.score - a.score)
       .slice(0, limit);
@@ -85,8 +94,14 @@ export function createSearchService(prisma: PrismaClient, embeddings: Embeddings
     async index(actor: Actor, messageIds: string[]): Promise<void> {
       if (!embeddings.available) return;
       try {
-        const pending = await prisma.message.findMany({ where: { id: { in: messageIds }, embedding: { isEmpty: true }, NOT: { content: '' } }, select: { id: true, content: true } });
-        const vectors = await embeddings.embed(actor, pending.map((message) => message.content));
+        const pending = await prisma.message.findMany({
+          where: { id: { in: messageIds }, embedding: { isEmpty: true }, NOT: { content: '' } },
+          select: { id: true, content: true },
+        });
+        const vectors = await embeddings.embed(
+          actor,
+          pending.map((message) => message.content),
+        );
         if (!vectors) return;
         await prisma.$transaction(pending.map((message, index) => prisma.message.update({ where: { id: message.id }, data: { embedding: vectors[index]! } })));
       } catch (error) {

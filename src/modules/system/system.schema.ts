@@ -33,7 +33,11 @@ const HealthRef = builder.objectRef<HealthShape>('Health').implement({
       description: 'The configuration of the default model: provider, context window, prices, modalities.',
       resolve: (_health, _args, context) => context.services.catalog.find(context.services.catalog.defaultModelId) ?? null,
     }),
-    embeddingModel: t.id({ nullable: true, description: 'The model used for memories and semantic search, if any.', resolve: (_health, _args, context) => context.services.embeddings.modelId }),
+    embeddingModel: t.id({
+      nullable: true,
+      description: 'The model used for memories and semantic search, if any.',
+      resolve: (_health, _args, context) => context.services.embeddings.modelId,
+    }),
     usingDemoProvider: t.exposeBoolean('usingDemoProvider', {
       description: 'True when no real provider is configured and the built-in demo answers every model.',
     }),
@@ -50,7 +54,18 @@ const ServiceVersionRef = builder.objectRef<{ features: string[]; providersSuppo
   }),
 });
 
-export const serviceFeatures = ['chat', 'streaming', 'multi_model', 'graphql_ws', 'sse', 'stop_generation', 'resume_stream', 'regenerate', 'branching', 'conversation_history'];
+export const serviceFeatures = [
+  'chat',
+  'streaming',
+  'multi_model',
+  'graphql_ws',
+  'sse',
+  'stop_generation',
+  'resume_stream',
+  'regenerate',
+  'branching',
+  'conversation_history',
+];
 
 builder.queryFields((t) => ({
   health: t.field({
@@ -63,7 +78,12 @@ builder.queryFields((t) => ({
         () => true,
         () => false,
       );
-      return { status: databaseAnswers ? ('ok' as const) : ('degraded' as const), database: db.kind, pubsub: context.services.pubsubKind, usingDemoProvider: registry.usingDemo };
+      return {
+        status: databaseAnswers ? ('ok' as const) : ('degraded' as const),
+        database: db.kind,
+        pubsub: context.services.pubsubKind,
+        usingDemoProvider: registry.usingDemo,
+      };
     },
   }),
   version: t.field({

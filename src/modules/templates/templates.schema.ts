@@ -80,7 +80,12 @@ builder.mutationFields((t) => ({
     authScopes: { writer: true },
     args: { id: t.arg.id({ required: true }), templateName: t.arg.string({ required: true }), variables: t.arg({ type: 'JSON' }) },
     resolve: (query, _root, args, context) =>
-      context.services.conversations.setTemplate(requireActor(context), parseGlobalId(String(args.id), 'Conversation'), args.templateName, args.variables, query),
+      context.services.conversations.setTemplate(
+        requireActor(context),
+        parseGlobalId(String(args.id), 'Conversation'),
+        args.templateName,
+        args.variables,
+        query,
+      ),
   }),
 }));
-

@@ -33,14 +33,16 @@ const builtIns: TemplateShape[] = [
     name: 'expert_assistant',
     displayName: 'Expert Assistant',
     description: 'An expert-level AI assistant for specialized topics',
-    systemPrompt: 'You are an expert in {{domain}}. Give precise, technically rigorous answers, name your assumptions, and cite the standard references of {{domain}} where they help.',
+    systemPrompt:
+      'You are an expert in {{domain}}. Give precise, technically rigorous answers, name your assumptions, and cite the standard references of {{domain}} where they help.',
     exampleUsage: 'templateVariables: { "domain": "tax law" }',
   },
   {
     name: 'customer_support_assistant',
     displayName: 'Customer Support',
     description: 'An assistant specialized in customer support interactions',
-    systemPrompt: 'You are a friendly customer support agent for {{company}}, helping customers with {{product}}. Be patient, ask for the details you need, and never promise what {{company}} has not announced.',
+    systemPrompt:
+      'You are a friendly customer support agent for {{company}}, helping customers with {{product}}. Be patient, ask for the details you need, and never promise what {{company}} has not announced.',
     exampleUsage: 'templateVariables: { "company": "Acme", "product": "the Acme Router" }',
   },
 ].map((template) => ({ ...template, id: `builtin:${template.name}`, builtIn: true }));
@@ -57,7 +59,8 @@ export function templateVariables(prompt: string): string[] {
 export function renderTemplate(template: Pick<TemplateShape, 'name' | 'systemPrompt'>, variables: unknown): string {
   const values = variables && typeof variables === 'object' && !Array.isArray(variables) ? (variables as Record<string, unknown>) : {};
   const missing = templateVariables(template.systemPrompt).filter((name) => values[name] === undefined || values[name] === null || values[name] === '');
-  if (missing.length > 0) throw badInput('template.missingVariables', { template: template.name, variables: missing.join(', ') }, { missingVariables: missing });
+  if (missing.length > 0)
+    throw badInput('template.missingVariables', { template: template.name, variables: missing.join(', ') }, { missingVariables: missing });
   return template.systemPrompt.replace(placeholder, (_, name: string) => String(values[name]));
 }
 
@@ -69,7 +72,14 @@ function validate(input: TemplateInput) {
 }
 
 export function createTemplatesService(prisma: PrismaClient) {
-  const toShape = (row: { id: string; name: string; displayName: string; description: string; systemPrompt: string; exampleUsage: string | null }): TemplateShape => ({
+  const toShape = (row: {
+    id: string;
+    name: string;
+    displayName: string;
+    description: string;
+    systemPrompt: string;
+    exampleUsage: string | null;
+  }): TemplateShape => ({
     ...row,
     builtIn: false,
   });
@@ -111,9 +121,7 @@ export function createTemplatesService(prisma: PrismaClient) {
       return new DataLoader<{ ownerId: string; name: string }, TemplateShape | null, string>(
         async (keys) => {
           const custom = keys.filter((key) => !builtInByName.has(key.name));
-          const rows = custom.length
-            ? await prisma.template.findMany({ where: { OR: custom.map((key) => ({ ownerId: key.ownerId, name: key.name })) } })
-            : [];
+          const rows = custom.length ? await prisma.template.findMany({ where: { OR: custom.map((key) => ({ ownerId: key.ownerId, name: key.name })) } }) : [];
           const byKey = new Map(rows.map((row) => [`${row.ownerId}:${row.name}`, toShape(row)]));
           return keys.map((key) => builtInByName.get(key.name) ?? byKey.get(`${key.ownerId}:${key.name}`) ?? null);
         },

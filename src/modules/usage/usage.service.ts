@@ -38,8 +38,9 @@ export function createUsageService(prisma: PrismaClient, catalog: CatalogService
           "latencyMs", "timeToFirstTokenMs", "messageId", "createdAt")
         VALUES (${uuidv7()}, ${record.actor.userId}, ${record.actor.billedUserId}, ${record.actor.apiKeyId ?? null}, ${record.modelId},
           CAST(${record.action} AS "UsageAction"), ${record.inputTokens ?? 0}::int, ${record.outputTokens ?? 0}::int, ${record.cost}::float8, ${record.success},
-          ${record.latencyMs ?? null}::int, ${record.timeToFirstTokenMs ?? null}::int, ${record.messageId ?? null}, ${sqlNow()})`
-        .catch((error: unknown) => logger.error({ err: error, record }, 'recording usage failed'));
+          ${record.latencyMs ?? null}::int, ${record.timeToFirstTokenMs ?? null}::int, ${record.messageId ?? null}, ${sqlNow()})`.catch((error: unknown) =>
+        logger.error({ err: error, record }, 'recording usage failed'),
+      );
     },
 
     /** Totals, success rate, a per-model breakdown (share of requests) and recent activity. */

@@ -25,12 +25,15 @@ export function createEphemeralKeysService(deps: {
   usage: UsageService;
   creditCost: number;
 }) {
-  const realtimeModels = () => deps.catalog.all().filter((model) => model.enabled && model.modalities.includes('realtime') && deps.registry.isConfigured(model.provider));
+  const realtimeModels = () =>
+    deps.catalog.all().filter((model) => model.enabled && model.modalities.includes('realtime') && deps.registry.isConfigured(model.provider));
 
   function requireModel(actor: Actor, modelId: string | null | undefined) {
     const candidates = realtimeModels();
     // Without a choice: a real provider's model before the demo's.
-    const model = modelId ? candidates.find((candidate) => candidate.id === modelId) : (candidates.find((candidate) => candidate.provider !== 'demo') ?? candidates[0]);
+    const model = modelId
+      ? candidates.find((candidate) => candidate.id === modelId)
+      : (candidates.find((candidate) => candidate.provider !== 'demo') ?? candidates[0]);
     if (!model) throw badInput('realtime.unknownModel', { model: modelId ?? '' });
     if (!tierAtLeast(actor.tier, model.minTier)) {
       throw new UserFacingError('MODEL_NOT_ALLOWED', 'model.notAllowed', { model: model.id, tier: model.minTier }, { requiredTier: model.minTier });
@@ -50,7 +53,14 @@ export function createEphemeralKeysService(deps: {
           expires_after: { anchor: 'created_at', seconds: KEY_TTL_SECONDS },
           session: { type: 'realtime', model: model.id },
         });
-        await deps.usage.record({ actor, modelId: model.id, action: 'EPHEMERAL_KEY', cost: deps.creditCost / 1_000_000, success: true, latencyMs: Date.now() - startedAt });
+        await deps.usage.record({
+          actor,
+          modelId: model.id,
+          action: 'EPHEMERAL_KEY',
+          cost: deps.creditCost / 1_000_000,
+          success: true,
+          latencyMs: Date.now() - startedAt,
+        });
         return { value: secret.value, expiresAt: new Date(secret.expires_at * 1000), createdAt: new Date(startedAt) };
       } catch (error) {
         await deps.credits.settle(actor.billedUserId, deps.creditCost, 0, reference);

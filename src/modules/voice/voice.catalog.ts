@@ -60,7 +60,12 @@ export function voiceProviders(providers: ProviderConfig[]): VoiceProviderInfo[]
         name: provider.name ?? provider.id,
         ttsModels: provider.voice.ttsModels ?? [],
         sttModels: provider.voice.sttModels ?? [],
-        voices: (provider.voice.voices ?? []).map((voice) => ({ id: voice.id, provider: provider.id, name: voice.name ?? voice.id, gender: voice.gender ?? null })),
+        voices: (provider.voice.voices ?? []).map((voice) => ({
+          id: voice.id,
+          provider: provider.id,
+          name: voice.name ?? voice.id,
+          gender: voice.gender ?? null,
+        })),
       });
     } else if (provider.id === 'openai') {
       found.push(openAi(provider.id, provider.name ?? 'OpenAI'));

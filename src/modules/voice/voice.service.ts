@@ -34,13 +34,7 @@ const AUDIO_CONTAINERS = new Set(['video/webm', 'video/mp4', 'video/ogg', 'appli
 
 type Kind = 'tts' | 'stt';
 
-export function createVoiceService(deps: {
-  prisma: PrismaClient;
-  registry: ProviderRegistry;
-  config: Config;
-  credits: CreditsService;
-  usage: UsageService;
-}) {
+export function createVoiceService(deps: { prisma: PrismaClient; registry: ProviderRegistry; config: Config; credits: CreditsService; usage: UsageService }) {
   const { prisma, credits } = deps;
   const providers = voiceProviders(deps.config.providers);
   const byId = new Map(providers.map((provider) => [provider.id, provider]));
@@ -164,7 +158,8 @@ export function createVoiceService(deps: {
       const preferences = await settings(actor);
       const provider = requireProvider(options.provider ?? preferences.ttsProvider, 'tts');
       const voice = options.voice ?? (provider.id === preferences.ttsProvider ? preferences.voice : (provider.voices[0]?.id ?? 'default'));
-      if (provider.voices.length > 0 && !provider.voices.some((candidate) => candidate.id === voice)) throw badInput('voice.unknownVoice', { voice, provider: provider.id });
+      if (provider.voices.length > 0 && !provider.voices.some((candidate) => candidate.id === voice))
+        throw badInput('voice.unknownVoice', { voice, provider: provider.id });
       const model = provider.ttsModels[0]!;
       const client = deps.registry.clientFor(provider.id);
       if (!client) throw new UserFacingError('PROVIDER_UNAVAILABLE', 'provider.unavailable', { model });
@@ -175,7 +170,12 @@ export function createVoiceService(deps: {
           actor,
           credits.creditsFor(cost),
           async () => {
-            const response = await client.audio.speech.create({ model, voice: voice as never, input: text, response_format: provider.id === 'demo' ? 'wav' : 'mp3' });
+            const response = await client.audio.speech.create({
+              model,
+              voice: voice as never,
+              input: text,
+              response_format: provider.id === 'demo' ? 'wav' : 'mp3',
+            });
             return { bytes: Buffer.from(await response.arrayBuffer()), mimeType: response.headers.get('content-type')?.split(';')[0] ?? 'audio/mpeg' };
           },
           () => credits.creditsFor(cost),
