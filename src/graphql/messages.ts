@@ -40,6 +40,7 @@ export const en: Catalog = {
   'input.regenerateRole': 'Only assistant replies can be regenerated.',
   'input.parentElsewhere': 'Message {id} belongs to another conversation.',
   'input.pageSize': '"{argument}" must be between 0 and {max}.',
+  'input.clientMessageId': 'clientMessageId must be 1 to {max} characters.',
   'input.afterSeq': '"after" must be zero or more.',
   'model.notAllowed': 'Model "{model}" needs the {tier} tier or higher.',
   'provider.unavailable': 'The provider of model "{model}" is not configured.',

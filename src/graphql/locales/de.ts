@@ -33,6 +33,7 @@ export const de: Record<string, string> = {
   'input.regenerateRole': 'Nur Antworten des Assistenten können neu erzeugt werden.',
   'input.parentElsewhere': 'Die Nachricht {id} gehört zu einer anderen Unterhaltung.',
   'input.pageSize': '„{argument}“ muss zwischen 0 und {max} liegen.',
+  'input.clientMessageId': 'clientMessageId muss 1 bis {max} Zeichen lang sein.',
   'input.afterSeq': '„after“ muss null oder größer sein.',
   'model.notAllowed': 'Das Modell „{model}“ erfordert den Tarif {tier} oder höher.',
   'provider.unavailable': 'Der Anbieter des Modells „{model}“ ist nicht konfiguriert.',

@@ -33,6 +33,7 @@ export const es: Record<string, string> = {
   'input.regenerateRole': 'Solo se pueden regenerar las respuestas del asistente.',
   'input.parentElsewhere': 'El mensaje {id} pertenece a otra conversación.',
   'input.pageSize': '«{argument}» debe estar entre 0 y {max}.',
+  'input.clientMessageId': 'clientMessageId debe tener de 1 a {max} caracteres.',
   'input.afterSeq': '«after» debe ser cero o más.',
   'model.notAllowed': 'El modelo «{model}» requiere el plan {tier} o superior.',
   'provider.unavailable': 'El proveedor del modelo «{model}» no está configurado.',

@@ -33,6 +33,7 @@ export const fr: Record<string, string> = {
   'input.regenerateRole': "Seules les réponses de l'assistant peuvent être régénérées.",
   'input.parentElsewhere': 'Le message {id} appartient à une autre conversation.',
   'input.pageSize': '« {argument} » doit être compris entre 0 et {max}.',
+  'input.clientMessageId': 'clientMessageId doit faire de 1 à {max} caractères.',
   'input.afterSeq': '« after » doit être positif ou nul.',
   'model.notAllowed': "Le modèle « {model} » nécessite l'offre {tier} ou supérieure.",
   'provider.unavailable': "Le fournisseur du modèle « {model} » n'est pas configuré.",

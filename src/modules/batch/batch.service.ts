@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/logger.js';
 import { countTokens } from '../../lib/tokens.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
-import { promptTokens } from '../chat/generation.js';
+import { promptTokens } from '../chat/turn-budget.js';
 import type { CreditsService } from '../credits/credits.service.js';
 import type { Actor } from '../identity/actor.js';
 import type { LimitsService } from '../limits/limits.service.js';

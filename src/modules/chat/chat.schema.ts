@@ -29,6 +29,10 @@ export const SendMessageInput = builder.inputType('SendMessageInput', {
       description: 'Models to try, in order, when a requested model fails before its first token (connection errors, 408/429/5xx, no first token in time).',
     }),
     secret: t.string({ description: 'Your encryption secret, for models that encrypt conversations at rest (or send x-encryption-secret).' }),
+    clientMessageId: t.string({
+      description:
+        'Client-chosen key, unique per caller. Sending the same key again returns the turn it already made (chatStream replays its events) instead of making and charging another.',
+    }),
     webSearch: t.boolean({ description: 'Search the web for the message and give the model the top results (the web_search feature; needs WEB_SEARCH_URL).' }),
   }),
 });
@@ -53,6 +57,7 @@ function toRequest(input: SendMessageArgs, context: { secret(): string | undefin
     webSearch: input.webSearch,
     secret: context.secret(),
     fallbackModels: input.fallbackModels?.map(String),
+    clientMessageId: input.clientMessageId,
   };
 }
 
@@ -81,6 +86,12 @@ export const MessageEventRef = builder.interfaceRef<MessageEvent>('MessageEvent'
 });
 
 builder.objectRef<Extract<MessageEvent, { type: 'TokenDelta' }>>('TokenDelta').implement({
+  interfaces: [MessageEventRef],
+  fields: (t) => ({ delta: t.exposeString('delta') }),
+});
+builder.objectRef<Extract<MessageEvent, { type: 'ReasoningDelta' }>>('ReasoningDelta').implement({
+  description:
+    'Thinking text of a reasoning model, streamed apart from the answer (DeepSeek reasoning_content, Groq/OpenRouter reasoning, Mistral thinking parts, ...).',
   interfaces: [MessageEventRef],
   fields: (t) => ({ delta: t.exposeString('delta') }),
 });

@@ -1,30 +1,24 @@
-import OpenAI from 'openai';
-import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import type { PrismaClient } from '../../generated/prisma/client.js';
 import type { MessageStatus } from '../../generated/prisma/enums.js';
-import type { Logger } from '../../lib/logger.js';
-import { countTokens, TOKENS_PER_MESSAGE } from '../../lib/tokens.js';
-import type { CatalogModel } from '../catalog/catalog.types.js';
-import { IMAGE_TOKENS } from '../files/files.service.js';
-import type { EventLog } from './event-log.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
+import type { ProviderEvent } from '../../lib/llm/provider-stream.js';
+import { callUpstream, type UpstreamCandidate, type UpstreamResult } from '../../lib/llm/upstream-call.js';
 import { defaultUpstreamPolicy, type UpstreamPolicy } from '../../lib/llm/upstream-policy.js';
+import type { Logger } from '../../lib/logger.js';
+import { countTokens } from '../../lib/tokens.js';
+import type { CatalogModel } from '../catalog/catalog.types.js';
+import type { EventLog } from './event-log.js';
 import type { MessageEvent, MessageEventInput, ToolCallData } from './message-events.js';
+import type { FinishedReply, MessageStore } from './message-store.js';
+import { promptTokens } from './turn-budget.js';
 
-/** One model the reply may come from: the requested one first, then its fallbacks. */
-export interface GenerationCandidate {
-  model: CatalogModel;
-  client: OpenAI;
-  messages: ChatCompletionMessageParam[];
-  /** Sent to the provider as the reply's token limit. */
-  maxOutputTokens?: number;
-}
+export type GenerationCandidate = UpstreamCandidate<CatalogModel>;
 
 export interface GenerationRequest {
   messageId: string;
   conversationId: string;
-  /** The requested model first; later ones are tried when it fails transiently before its first token. */
+  /** The requested model first; later ones are tried when it fails transiently before anything arrives. */
   candidates: GenerationCandidate[];
-  /** Encrypts the text before it is stored (encrypted conversations); the live events stay plaintext for the caller. */
+  /** Encrypts text before it is stored (encrypted conversations); the live events stay plaintext for the caller. */
   sealContent?: (text: string) => Promise<string>;
   /** enableThinking: true asks reasoning models for more effort, false for less; others ignore it. */
   reasoningEffort?: 'low' | 'high';
@@ -34,7 +28,7 @@ export interface GenerationRequest {
    * back and nothing is written; a refused reply is dropped without a trace.
    */
   admitted?: Promise<boolean>;
-  /** Runs once the reply is stored: settle credits, record usage, index for search. */
+  /** Runs once, only when this reply's final write is the one that ended it: settle credits, record usage, index. */
   onFinish?: (summary: GenerationSummary) => Promise<void>;
 }
 
@@ -45,6 +39,8 @@ export interface GenerationSummary {
   content: string;
   inputTokens: number;
   outputTokens: number;
+  reasoningTokens: number | null;
+  cachedInputTokens: number | null;
   /** USD actually owed: zero when the provider failed before producing anything. */
   cost: number;
   latencyMs: number;
@@ -52,13 +48,13 @@ export interface GenerationSummary {
 }
 
 export interface GenerationDeps {
-  prisma: PrismaClient;
+  store: MessageStore;
   eventLog: EventLog;
   logger: Logger;
   flushIntervalMs: number;
   policy?: UpstreamPolicy;
   costOf(model: CatalogModel, inputTokens: number, outputTokens: number): number;
-  now?: () => number;
+  clock?: Clock;
 }
 
 /** `refused`: the turn's debit was refused after the provider was already called. */
@@ -68,108 +64,21 @@ export interface RunningGeneration {
   messageId: string;
   conversationId: string;
   stop(reason: StopReason): void;
-  /** The text received so far. */
+  /** The answer and thinking received so far. */
   currentContent(): string;
+  currentReasoning(): string;
   /** Whether its conversation is encrypted at rest. */
   sealed: boolean;
   /** Settles after the final write and the MessageFinished event. */
   done: Promise<MessageStatus>;
 }
 
-interface Outcome {
-  status: MessageStatus;
-  error?: { code: string; message: string };
-}
-
-type TimeoutKind = 'first-token' | 'idle' | 'total';
-
-class UpstreamTimeout extends Error {
-  constructor(
-    readonly kind: TimeoutKind,
-    ms: number,
-  ) {
-    super(
-      kind === 'first-token'
-        ? `No first token within ${ms} ms.`
-        : kind === 'idle'
-          ? `The provider sent nothing for ${ms} ms.`
-          : `The reply took longer than ${ms} ms.`,
-    );
-  }
-}
-
-/** Failures worth another try before the first token: the connection, a timeout to first token, 408, 409, 429 and 5xx. */
-/** A connection that broke while the body was being read (undici reports it as a TypeError). */
-const isBrokenConnection = (error: unknown) =>
-  error instanceof TypeError && /terminated|socket|ECONNRESET/i.test(`${error.message} ${String(error.cause ?? '')}`);
-
-function isTransient(error: unknown): boolean {
-  if (error instanceof UpstreamTimeout) return error.kind === 'first-token';
-  if (error instanceof OpenAI.APIConnectionError || isBrokenConnection(error)) return true;
-  const status = error instanceof OpenAI.APIError ? error.status : undefined;
-  return status === 408 || status === 409 || status === 429 || (status !== undefined && status >= 500);
-}
-
-/** The provider's Retry-After (seconds, a date, or retry-after-ms), capped; else exponential backoff with jitter. */
-function retryDelay(error: unknown, attempt: number, policy: UpstreamPolicy): number {
-  const headers = error instanceof OpenAI.APIError ? error.headers : undefined;
-  const milliseconds = Number(headers?.get('retry-after-ms'));
-  const header = headers?.get('retry-after');
-  let asked = Number.isFinite(milliseconds) && milliseconds > 0 ? milliseconds : undefined;
-  if (asked === undefined && header) asked = /^\d+(\.\d+)?$/.test(header) ? Number(header) * 1000 : Date.parse(header) - Date.now();
-  if (asked !== undefined && Number.isFinite(asked)) return Math.min(Math.max(asked, 0), policy.maxRetryAfterMs);
-  return policy.retryBaseMs * 2 ** attempt + Math.random() * policy.retryBaseMs;
-}
-
-function describeFailure(error: unknown, receivedAnything: boolean): Outcome['error'] {
-  if (error instanceof UpstreamTimeout) return { code: 'UPSTREAM_TIMEOUT', message: error.message };
-  if (isBrokenConnection(error)) return { code: 'STREAM_INTERRUPTED', message: 'The provider closed the stream before the reply was complete.' };
-  if (error instanceof OpenAI.APIConnectionError) {
-    return receivedAnything
-      ? { code: 'STREAM_INTERRUPTED', message: 'The provider closed the stream before the reply was complete.' }
-      : { code: 'PROVIDER_UNAVAILABLE', message: 'The provider could not be reached.' };
-  }
-  if (error instanceof OpenAI.APIError && error.status) {
-    return { code: 'PROVIDER_ERROR', message: `The provider answered HTTP ${error.status}: ${error.message}` };
-  }
-  if (receivedAnything) {
-    return { code: 'STREAM_INTERRUPTED', message: 'The provider closed the stream before the reply was complete.' };
-  }
-  return { code: 'PROVIDER_ERROR', message: error instanceof Error ? error.message : 'Unknown provider failure.' };
-}
-
-/** Tokens of one message as a model counts them: its text, its images (estimated), and the framing. */
-export function messageTokens(message: ChatCompletionMessageParam, modelId: string): number {
-  const content = message.content;
-  if (typeof content === 'string') return countTokens(content, modelId) + TOKENS_PER_MESSAGE;
-  let total = TOKENS_PER_MESSAGE;
-  for (const part of content ?? []) total += 'text' in part ? countTokens(part.text, modelId) : part.type === 'image_url' ? IMAGE_TOKENS : 0;
-  return total;
-}
-
-export function promptTokens(messages: ChatCompletionMessageParam[], modelId: string): number {
-  return messages.reduce((sum, message) => sum + messageTokens(message, modelId), 0);
-}
-
 /**
- * Runs one reply against its provider, independent of whoever asked for it:
- * every chunk becomes a seq-numbered event, the text reaches the database at
- * most once per flush interval, and the row always ends COMPLETE, STOPPED or FAILED.
+ * A reply's events in seq order. Events of a reply not yet admitted wait, in
+ * order, so no follower sees a reply that may be refused.
  */
-export function startGeneration(deps: GenerationDeps, request: GenerationRequest): RunningGeneration {
-  const now = deps.now ?? Date.now;
-  const controller = new AbortController();
-  let stopReason: StopReason | undefined;
+function createEmitter(eventLog: EventLog, logger: Logger, request: GenerationRequest, admitted: Promise<boolean>) {
   let seq = 0;
-  let content = '';
-  let flushedLength = 0;
-  const admitted = request.admitted ?? Promise.resolve(true);
-  // The reply's row may not exist yet: text flushes queue behind the admission.
-  let flushInFlight: Promise<unknown> = admitted;
-  const toolCalls = new Map<number, ToolCallData>();
-
-  const base = { messageId: request.messageId, conversationId: request.conversationId };
-  // Events of a reply not yet admitted wait here, in order, so no follower sees a reply that may be refused.
   let held: MessageEvent[] | null = request.admitted ? [] : null;
   const emit = (event: MessageEventInput): Promise<void> => {
     const numbered = { ...event, seq: ++seq } as MessageEvent;
@@ -177,198 +86,146 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
       held.push(numbered);
       return Promise.resolve();
     }
-    return deps.eventLog.append(numbered);
+    return eventLog.append(numbered);
   };
   const released = admitted.then(async (ok) => {
-    if (!ok) return stop('refused');
+    if (!ok) return false;
     // Appended one by one; events emitted meanwhile join the queue, so seq order holds.
     try {
-      while (held && held.length > 0) await deps.eventLog.append(held.shift()!);
+      while (held && held.length > 0) await eventLog.append(held.shift()!);
     } catch (error) {
-      deps.logger.warn({ err: error, messageId: request.messageId }, 'releasing held events failed');
+      logger.warn({ err: error, messageId: request.messageId }, 'releasing held events failed');
     }
     held = null;
+    return true;
   });
+  return { emit, released, seq: () => seq };
+}
 
+/** What the final write stores and the settlement is told, from what arrived and what the provider reported. */
+function summarize(deps: GenerationDeps, result: UpstreamResult<CatalogModel>, text: { content: string; reasoning: string }) {
+  const { candidate, usage } = result;
+  const model = candidate.model;
+  // Without provider usage (stopped, failed, or a provider that sends none),
+  // count the tokens actually sent and produced so nobody pays for more.
+  const inputTokens = usage?.inputTokens ?? promptTokens(candidate.messages, model.id);
+  const outputTokens = usage?.outputTokens ?? countTokens(text.content + text.reasoning, model.id);
+  // A call that failed before the provider produced anything is not charged.
+  const producedNothing = result.status === 'FAILED' && !usage && text.content === '' && text.reasoning === '';
+  const cost = producedNothing ? 0 : deps.costOf(model, inputTokens, outputTokens);
+  return { model, inputTokens, outputTokens, reasoningTokens: usage?.reasoningTokens ?? null, cachedInputTokens: usage?.cachedInputTokens ?? null, cost };
+}
+
+/**
+ * Runs one reply against its provider, independent of whoever asked for it:
+ * every chunk becomes a seq-numbered event, the text reaches the database at
+ * most once per flush interval, and the row always ends COMPLETE, STOPPED or
+ * FAILED. Only the write that ends the row settles and announces it.
+ */
+export function startGeneration(deps: GenerationDeps, request: GenerationRequest): RunningGeneration {
+  const clock = deps.clock ?? systemClock;
+  const controller = new AbortController();
+  let stopReason: StopReason | undefined;
+  let content = '';
+  let reasoning = '';
+  let flushedLength = 0;
+  let firstTokenAt: number | undefined;
+  let firstReasoningAt: number | undefined;
+  const toolCalls: ToolCallData[] = [];
+  const admitted = request.admitted ?? Promise.resolve(true);
+  const base = { messageId: request.messageId, conversationId: request.conversationId };
+  const events = createEmitter(deps.eventLog, deps.logger, request, admitted);
+  void events.released.then((ok) => ok || stop('refused'));
+  // The reply's row may not exist yet: text flushes queue behind the admission.
+  let flushInFlight: Promise<unknown> = admitted;
   const stored = (text: string) => (request.sealContent ? request.sealContent(text) : Promise.resolve(text));
 
   function flush() {
-    if (content.length === flushedLength) return;
-    flushedLength = content.length;
-    const snapshot = content;
-    const atSeq = seq;
+    if (content.length + reasoning.length === flushedLength) return;
+    flushedLength = content.length + reasoning.length;
+    const [text, thinking, atSeq] = [content, reasoning, events.seq()];
     // Chained, so an older snapshot never lands after a newer one.
     flushInFlight = flushInFlight
-      .then(
-        async () =>
-          (await admitted) &&
-          deps.prisma.$executeRaw`UPDATE "Message" SET content = ${await stored(snapshot)}, "lastSeq" = ${atSeq} WHERE id = ${request.messageId}`,
-      )
+      .then(async () => (await admitted) && deps.store.flushText(request.messageId, await stored(text), await stored(thinking), atSeq))
       .catch((error: unknown) => deps.logger.warn({ err: error, messageId: request.messageId }, 'stream flush failed'));
   }
 
-  function collectToolCalls(chunk: ChatCompletionChunk) {
-    for (const delta of chunk.choices[0]?.delta?.tool_calls ?? []) {
-      const call = toolCalls.get(delta.index) ?? { id: delta.id ?? `call_${delta.index}`, name: '', arguments: '' };
-      if (delta.id) call.id = delta.id;
-      call.name += delta.function?.name ?? '';
-      call.arguments += delta.function?.arguments ?? '';
-      toolCalls.set(delta.index, call);
+  async function onEvent(event: ProviderEvent) {
+    if (event.type === 'text') {
+      firstTokenAt ??= clock.now();
+      content += event.delta;
+      await events.emit({ ...base, type: 'TokenDelta', delta: event.delta });
+    } else if (event.type === 'reasoning') {
+      firstReasoningAt ??= clock.now();
+      reasoning += event.delta;
+      await events.emit({ ...base, type: 'ReasoningDelta', delta: event.delta });
+    } else if (event.type === 'tool-call') {
+      toolCalls.push(event.call);
     }
   }
 
-  const policy = deps.policy ?? defaultUpstreamPolicy;
-  let activeModel = request.candidates[0]!.model;
-
-  function params(candidate: GenerationCandidate) {
-    return {
-      model: candidate.model.id,
-      messages: candidate.messages,
-      stream: true as const,
-      stream_options: { include_usage: true },
-      ...(request.reasoningEffort && candidate.model.modalities.includes('reasoning') ? { reasoning_effort: request.reasoningEffort } : {}),
-      // OpenAI's reasoning models only accept the newer name; most compatible servers only the older one.
-      ...(candidate.maxOutputTokens === undefined
-        ? {}
-        : candidate.model.provider === 'openai'
-          ? { max_completion_tokens: candidate.maxOutputTokens }
-          : { max_tokens: candidate.maxOutputTokens }),
+  async function finish(result: UpstreamResult<CatalogModel>, startedAt: number): Promise<MessageStatus> {
+    for (const call of toolCalls) await events.emit({ ...base, type: 'ToolCallEvent', toolCall: call });
+    const summary = summarize(deps, result, { content, reasoning });
+    const finishedAt = clock.now();
+    const since = (at: number | undefined) => (at === undefined ? null : at - startedAt);
+    const reply: FinishedReply = {
+      ...summary,
+      messageId: request.messageId,
+      status: result.status,
+      content: await stored(content),
+      reasoning: await stored(reasoning),
+      modelId: summary.model.id,
+      lastSeq: events.seq() + 1,
+      toolCalls,
+      latencyMs: finishedAt - startedAt,
+      timeToFirstTokenMs: since(firstTokenAt),
+      timeToFirstReasoningMs: since(firstReasoningAt),
+      error: result.error,
+      completedAt: new Date(finishedAt),
     };
+    if (!(await writeFinal(reply))) return result.status;
+    try {
+      await request.onFinish?.({ ...summary, status: result.status, content, latencyMs: reply.latencyMs, timeToFirstTokenMs: reply.timeToFirstTokenMs });
+    } catch (error) {
+      deps.logger.error({ err: error, messageId: request.messageId }, 'finishing the bookkeeping of a reply failed');
+    }
+    await events.emit({ ...base, type: 'MessageFinished', status: result.status });
+    return result.status;
   }
 
-  /** Waits, unless the reply is stopped meanwhile. */
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      controller.signal.addEventListener('abort', done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        controller.signal.removeEventListener('abort', done);
-        resolve();
-      }
-    });
-
-  /**
-   * Streams from the first candidate that answers. Before the first token a
-   * transient failure is retried (Retry-After honoured) and then handed to the
-   * next candidate; after it, a failure ends the reply with what arrived.
-   */
-  async function stream(): Promise<{ outcome: Outcome; usage?: OpenAI.CompletionUsage; firstTokenAt?: number }> {
-    let usage: OpenAI.CompletionUsage | undefined;
-    let firstTokenAt: number | undefined;
-    let receivedContent = false;
-    const deadline = Date.now() + policy.totalTimeoutMs;
-    let lastError: unknown;
-    for (const candidate of request.candidates) {
-      activeModel = candidate.model;
-      for (let attempt = 0; ; attempt += 1) {
-        const attemptAbort = new AbortController();
-        const onStop = () => attemptAbort.abort();
-        controller.signal.addEventListener('abort', onStop, { once: true });
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        let timedOut: UpstreamTimeout | undefined;
-        // One watchdog: first token, then the gap between chunks, never past the total deadline.
-        const arm = (kind: 'first-token' | 'idle') => {
-          clearTimeout(timer);
-          const limit = kind === 'first-token' ? policy.firstTokenTimeoutMs : policy.idleTimeoutMs;
-          const left = deadline - Date.now();
-          timer = setTimeout(
-            () => {
-              timedOut = left < limit ? new UpstreamTimeout('total', policy.totalTimeoutMs) : new UpstreamTimeout(kind, limit);
-              attemptAbort.abort();
-            },
-            Math.max(0, Math.min(limit, left)),
-          );
-        };
-        arm('first-token');
-        try {
-          const chunks = await candidate.client.chat.completions.create(params(candidate), { signal: attemptAbort.signal, timeout: policy.connectTimeoutMs });
-          for await (const chunk of chunks) {
-            if (chunk.usage) usage = chunk.usage;
-            collectToolCalls(chunk);
-            const delta = chunk.choices[0]?.delta?.content;
-            if (delta || chunk.choices[0]?.delta?.tool_calls) receivedContent = true;
-            if (receivedContent) arm('idle');
-            if (!delta) continue;
-            firstTokenAt ??= now();
-            content += delta;
-            await emit({ ...base, type: 'TokenDelta', delta });
-          }
-          // The SDK ends the iteration quietly when its request is aborted.
-          if (timedOut && !stopReason) throw timedOut;
-          return { outcome: { status: stopReason ? 'STOPPED' : 'COMPLETE' }, usage, firstTokenAt };
-        } catch (caught) {
-          if (stopReason) return { outcome: { status: 'STOPPED' }, usage, firstTokenAt };
-          const error = timedOut ?? caught;
-          lastError = error;
-          deps.logger.warn({ err: error, messageId: request.messageId, model: candidate.model.id, attempt }, 'upstream attempt failed');
-          if (receivedContent || !isTransient(error) || Date.now() >= deadline) {
-            return { outcome: { status: 'FAILED', error: describeFailure(error, receivedContent) }, usage, firstTokenAt };
-          }
-          if (attempt >= policy.maxRetries) break;
-          await pause(Math.min(retryDelay(error, attempt, policy), Math.max(0, deadline - Date.now())));
-          if (stopReason) return { outcome: { status: 'STOPPED' }, usage, firstTokenAt };
-        } finally {
-          clearTimeout(timer);
-          controller.signal.removeEventListener('abort', onStop);
-        }
-      }
+  /** True when this write ended the row. A row someone else ended (a stop elsewhere, the orphan sweep) is theirs to settle. */
+  async function writeFinal(reply: FinishedReply): Promise<boolean> {
+    try {
+      if (await deps.store.finishReply(reply)) return true;
+      deps.logger.warn({ messageId: request.messageId }, 'reply was already ended elsewhere; not settling it again');
+    } catch (error) {
+      // Left unfinished: once this instance stops vouching for it, the orphan sweep ends and settles it.
+      deps.logger.error({ err: error, messageId: request.messageId }, 'final write of a reply failed');
     }
-    return { outcome: { status: 'FAILED', error: describeFailure(lastError, false) }, usage, firstTokenAt };
+    return false;
   }
 
   async function run(): Promise<MessageStatus> {
-    const startedAt = now();
+    const startedAt = clock.now();
     const flushTimer = setInterval(flush, deps.flushIntervalMs);
     flushTimer.unref();
-    const { outcome, usage, firstTokenAt } = await stream();
+    const result = await callUpstream({
+      candidates: request.candidates,
+      policy: deps.policy ?? defaultUpstreamPolicy,
+      signal: controller.signal,
+      reasoningEffort: request.reasoningEffort,
+      logger: deps.logger.child({ messageId: request.messageId }),
+      clock,
+      onEvent,
+    });
     clearInterval(flushTimer);
     // Nothing was stored or reserved for a refused turn: nothing to write, settle or tell.
     if (!(await admitted)) return 'FAILED';
     await flushInFlight;
-
-    for (const call of toolCalls.values()) await emit({ ...base, type: 'ToolCallEvent', toolCall: call });
-
-    // Without provider usage (stopped, failed, or a provider that sends none),
-    // count the tokens actually sent and produced so nobody pays for more.
-    const used = request.candidates.find((candidate) => candidate.model === activeModel) ?? request.candidates[0]!;
-    const inputTokens = usage?.prompt_tokens ?? promptTokens(used.messages, activeModel.id);
-    const outputTokens = usage?.completion_tokens ?? countTokens(content, activeModel.id);
-    const finishedAt = now();
-    const finalSeq = seq + 1;
-    // A call that failed before the provider produced anything is not charged.
-    const producedNothing = outcome.status === 'FAILED' && !usage && content === '';
-    const cost = producedNothing ? 0 : deps.costOf(activeModel, inputTokens, outputTokens);
-    try {
-      // Raw SQL: this runs once per reply, and Prisma would spend more CPU compiling it than the database spends running it.
-      await deps.prisma.$executeRaw`
-        UPDATE "Message" SET content = ${await stored(content)}, status = CAST(${outcome.status} AS "MessageStatus"),
-          "modelId" = ${activeModel.id}, "lastSeq" = ${finalSeq}, "toolCalls" = ${JSON.stringify([...toolCalls.values()])}::jsonb,
-          "inputTokens" = ${inputTokens}, "outputTokens" = ${outputTokens}, cost = ${cost}::float8,
-          "latencyMs" = ${finishedAt - startedAt}, "timeToFirstTokenMs" = ${firstTokenAt === undefined ? null : firstTokenAt - startedAt}::int,
-          "errorCode" = ${outcome.error?.code ?? null}, "errorMessage" = ${outcome.error?.message ?? null},
-          "completedAt" = CAST(${new Date(finishedAt).toISOString()} AS timestamp(3))
-        WHERE id = ${request.messageId}`;
-    } catch (error) {
-      deps.logger.error({ err: error, messageId: request.messageId }, 'final write of a reply failed');
-    }
-    try {
-      await request.onFinish?.({
-        status: outcome.status,
-        model: activeModel,
-        content,
-        inputTokens,
-        outputTokens,
-        cost,
-        latencyMs: finishedAt - startedAt,
-        timeToFirstTokenMs: firstTokenAt === undefined ? null : firstTokenAt - startedAt,
-      });
-    } catch (error) {
-      deps.logger.error({ err: error, messageId: request.messageId }, 'finishing the bookkeeping of a reply failed');
-    }
-    await emit({ ...base, type: 'MessageFinished', status: outcome.status });
-    await released;
-    return outcome.status;
+    const status = await finish(stopReason && result.status !== 'FAILED' ? { ...result, status: 'STOPPED' } : result, startedAt);
+    await events.released;
+    return status;
   }
 
   function stop(reason: StopReason) {
@@ -377,10 +234,10 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
   }
 
   return {
-    messageId: request.messageId,
-    conversationId: request.conversationId,
+    ...base,
     stop,
     currentContent: () => content,
+    currentReasoning: () => reasoning,
     sealed: Boolean(request.sealContent),
     done: run(),
   };

@@ -16,6 +16,7 @@ interface EventBase {
 
 export type MessageEvent =
   | (EventBase & { type: 'TokenDelta'; delta: string })
+  | (EventBase & { type: 'ReasoningDelta'; delta: string })
   | (EventBase & { type: 'ToolCallEvent'; toolCall: ToolCallData })
   | (EventBase & { type: 'ToolResultEvent'; toolCallId: string; result: string })
   | (EventBase & { type: 'MessageFinished'; status: MessageStatus });

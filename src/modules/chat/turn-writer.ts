@@ -10,7 +10,7 @@ export interface TurnToStore {
   conversation:
     | { id: string; template?: { name: string; variables: unknown } }
     | { id?: undefined; ownerId: string; title: string; systemPrompt: string | null; privacy: Privacy; template?: { name: string; variables: unknown } };
-  question: { content: string; parentId: string | null };
+  question: { content: string; parentId: string | null; clientKey?: string | null };
   fileIds: string[];
   replies: Array<{ modelId: string; reservation: number }>;
   /** Ids chosen before the turn is stored (a reply may start before its row exists); new ones otherwise. */
@@ -63,10 +63,10 @@ export async function writeTurn(prisma: PrismaClient, turn: TurnToStore): Promis
 
   // Rows are inserted in this order, so `position` puts the question before its replies.
   const messageRows = [
-    Prisma.sql`(0, ${questionId}, 'USER', ${turn.question.content}, 'COMPLETE', NULL, ${turn.question.parentId}::text, ${now})`,
+    Prisma.sql`(0, ${questionId}, 'USER', ${turn.question.content}, 'COMPLETE', NULL, ${turn.question.parentId}::text, ${now}, ${turn.question.clientKey ?? null}::text)`,
     ...turn.replies.map(
       (reply, index) =>
-        Prisma.sql`(${index + 1}::int, ${replyIds[index]!}, 'ASSISTANT', '', 'STREAMING', ${reply.modelId}::text, ${questionId}::text, NULL::timestamp(3))`,
+        Prisma.sql`(${index + 1}::int, ${replyIds[index]!}, 'ASSISTANT', '', 'STREAMING', ${reply.modelId}::text, ${questionId}::text, NULL::timestamp(3), NULL::text)`,
     ),
   ];
   // Each reservation is its own ledger row, the balance after it as if taken one by one.
@@ -92,9 +92,9 @@ export async function writeTurn(prisma: PrismaClient, turn: TurnToStore): Promis
       RETURNING "creditBalance"
     ), conversation AS (${conversation}),
     messages AS (
-      INSERT INTO "Message" (id, "conversationId", role, content, status, "modelId", "parentId", "createdAt", "completedAt")
-      SELECT row.id, conversation.id, CAST(row.role AS "Role"), row.content, CAST(row.status AS "MessageStatus"), row.model, row.parent, ${now}, row.completed
-      FROM (VALUES ${Prisma.join(messageRows)}) AS row(ord, id, role, content, status, model, parent, completed)
+      INSERT INTO "Message" (id, "conversationId", role, content, status, "modelId", "parentId", "createdAt", "completedAt", "clientKey")
+      SELECT row.id, conversation.id, CAST(row.role AS "Role"), row.content, CAST(row.status AS "MessageStatus"), row.model, row.parent, ${now}, row.completed, row.client_key
+      FROM (VALUES ${Prisma.join(messageRows)}) AS row(ord, id, role, content, status, model, parent, completed, client_key)
       CROSS JOIN conversation ORDER BY row.ord
       RETURNING *
     ), ledger AS (

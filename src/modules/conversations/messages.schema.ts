@@ -22,6 +22,9 @@ interface UsageShape {
   cost: number;
   latencyMs: number;
   timeToFirstTokenMs: number | null;
+  timeToFirstReasoningMs: number | null;
+  reasoningTokens: number | null;
+  cachedInputTokens: number | null;
 }
 
 const MessageUsageRef = builder.objectRef<UsageShape>('MessageUsage').implement({
@@ -30,7 +33,19 @@ const MessageUsageRef = builder.objectRef<UsageShape>('MessageUsage').implement(
     outputTokens: t.exposeInt('outputTokens'),
     cost: t.exposeFloat('cost', { description: 'USD, from the catalog prices of the model.' }),
     latencyMs: t.exposeInt('latencyMs'),
-    timeToFirstTokenMs: t.exposeInt('timeToFirstTokenMs', { nullable: true }),
+    timeToFirstTokenMs: t.exposeInt('timeToFirstTokenMs', { nullable: true, description: 'Until the first token of the answer (thinking not included).' }),
+    timeToFirstReasoningMs: t.exposeInt('timeToFirstReasoningMs', {
+      nullable: true,
+      description: 'Until a reasoning model began to think; null when it streamed no thinking.',
+    }),
+    reasoningTokens: t.exposeInt('reasoningTokens', {
+      nullable: true,
+      description: 'Output tokens the provider reports as reasoning (completion_tokens_details.reasoning_tokens).',
+    }),
+    cachedInputTokens: t.exposeInt('cachedInputTokens', {
+      nullable: true,
+      description: "Input tokens served from the provider's prompt cache (prompt_tokens_details.cached_tokens).",
+    }),
   }),
 });
 
@@ -52,6 +67,14 @@ export const MessageRef = builder.prismaNode('Message', {
         // Live text of an encrypted reply is shown only to a caller whose secret opens its stored text.
         if (live) return !live.sealed || (await context.ownKeys()) ? live.text : '';
         return (await context.open(message.content)) ?? '';
+      },
+    }),
+    reasoning: t.string({
+      description: 'What a reasoning model streamed as thinking before or while answering; empty when none.',
+      resolve: async (message, _args, context) => {
+        const live = message.status === 'STREAMING' ? context.services.chat.liveContent(message.id) : undefined;
+        if (live) return !live.sealed || (await context.ownKeys()) ? live.reasoning : '';
+        return message.reasoning ? ((await context.open(message.reasoning)) ?? '') : '';
       },
     }),
     status: t.expose('status', { type: MessageStatusEnum }),
@@ -77,6 +100,9 @@ export const MessageRef = builder.prismaNode('Message', {
               cost: message.cost ?? 0,
               latencyMs: message.latencyMs ?? 0,
               timeToFirstTokenMs: message.timeToFirstTokenMs,
+              timeToFirstReasoningMs: message.timeToFirstReasoningMs,
+              reasoningTokens: message.reasoningTokens,
+              cachedInputTokens: message.cachedInputTokens,
             },
     }),
     error: t.field({

@@ -1,0 +1,183 @@
+import type { Message, PrismaClient } from '../../generated/prisma/client.js';
+import type { MessageStatus } from '../../generated/prisma/enums.js';
+import { notFound } from '../../lib/errors.js';
+import type { CreditsService } from '../credits/credits.service.js';
+import type { Actor } from '../identity/actor.js';
+import type { ToolCallData } from './message-events.js';
+import { type TurnToStore, writeTurn } from './turn-writer.js';
+
+/** Statuses of a reply that is still being written; only such a row can be finished. */
+export const unfinished = ['PENDING', 'STREAMING'] as const;
+export const isUnfinished = (status: string) => unfinished.includes(status as (typeof unfinished)[number]);
+
+/** What the final write of a reply stores. */
+export interface FinishedReply {
+  messageId: string;
+  status: MessageStatus;
+  content: string;
+  reasoning: string;
+  modelId: string;
+  lastSeq: number;
+  toolCalls: ToolCallData[];
+  inputTokens: number;
+  outputTokens: number;
+  reasoningTokens: number | null;
+  cachedInputTokens: number | null;
+  cost: number;
+  latencyMs: number;
+  timeToFirstTokenMs: number | null;
+  timeToFirstReasoningMs: number | null;
+  error?: { code: string; message: string };
+  completedAt: Date;
+}
+
+/**
+ * Every SQL statement of a turn and of a reply. Writes that end a reply are
+ * conditional on the row still being unfinished, so whoever ends it first
+ * (its runner, a stop from another instance, the orphan sweep) is the only
+ * one that goes on to settle credits, record usage and announce it.
+ */
+export function createMessageStore(prisma: PrismaClient, credits: CreditsService) {
+  return {
+    writeTurn: (turn: TurnToStore) => writeTurn(prisma, turn),
+
+    /** A regenerated reply, its allowance and reservation, in one transaction. */
+    async insertReply(
+      actor: Actor,
+      reply: { conversationId: string; modelId: string; parentId: string; reservation: number },
+      freeMessageLimit: number | undefined,
+      freeLimitExceeded: () => Error,
+    ): Promise<Message> {
+      return prisma.$transaction(async (transaction) => {
+        const created = await transaction.message.create({
+          data: { conversationId: reply.conversationId, role: 'ASSISTANT', status: 'STREAMING', modelId: reply.modelId, parentId: reply.parentId },
+        });
+        if (freeMessageLimit !== undefined) {
+          const { count } = await transaction.user.updateMany({
+            where: { id: actor.billedUserId, freeMessagesUsed: { lt: freeMessageLimit } },
+            data: { freeMessagesUsed: { increment: 1 } },
+          });
+          if (count === 0) throw freeLimitExceeded();
+        }
+        await credits.reserve(transaction, actor.billedUserId, reply.reservation, created.id);
+        await transaction.conversation.update({ where: { id: reply.conversationId }, data: { updatedAt: new Date() } });
+        return created;
+      });
+    },
+
+    async ownedConversation(actor: Actor, conversationId: string) {
+      const conversation = await prisma.conversation.findFirst({ where: { id: conversationId, ownerId: actor.userId } });
+      if (!conversation) throw notFound('Conversation', conversationId);
+      return conversation;
+    },
+
+    async ownedMessage(actor: Actor, messageId: string) {
+      const message = await prisma.message.findFirst({ where: { id: messageId, conversation: { ownerId: actor.userId } } });
+      if (!message) throw notFound('Message', messageId);
+      return message;
+    },
+
+    /** Whether the message is in one of the caller's conversations: every subscriber asks, so it is one raw statement. */
+    async requireOwnedMessage(actor: Actor, messageId: string) {
+      const [owned] = await prisma.$queryRaw<unknown[]>`
+        SELECT 1 FROM "Message" m JOIN "Conversation" c ON c.id = m."conversationId" WHERE m.id = ${messageId} AND c."ownerId" = ${actor.userId}`;
+      if (!owned) throw notFound('Message', messageId);
+    },
+
+    replyState: (messageId: string) => prisma.message.findUnique({ where: { id: messageId }, select: { status: true, lastSeq: true, conversationId: true } }),
+
+    messagesByIds: (ids: string[]) => prisma.message.findMany({ where: { id: { in: ids } }, orderBy: { position: 'asc' } }),
+
+    /** The replies a stop is aimed at: one message, or every unfinished reply of a conversation. */
+    stopTargets(target: { messageId?: string | null; conversationId?: string | null }) {
+      const where = target.messageId
+        ? { id: target.messageId }
+        : { conversationId: target.conversationId!, role: 'ASSISTANT' as const, status: { in: [...unfinished] } };
+      return prisma.message.findMany({ where, select: { id: true, status: true } });
+    },
+
+    unfinishedReplyIds: async (conversationId: string) =>
+      (await prisma.message.findMany({ where: { conversationId, status: { in: [...unfinished] } }, select: { id: true } })).map((row) => row.id),
+
+    /** Streamed text so far; a reply that has already been ended is left alone. */
+    async flushText(messageId: string, content: string, reasoning: string, atSeq: number) {
+      await prisma.$executeRaw`UPDATE "Message" SET content = ${content}, reasoning = ${reasoning}, "lastSeq" = ${atSeq}
+        WHERE id = ${messageId} AND status IN ('PENDING', 'STREAMING')`;
+    },
+
+    /**
+     * The final write of a reply, raw because it runs once per reply and Prisma
+     * would spend more CPU compiling it than the database running it. False when
+     * the row was already ended by someone else: then the caller must not settle.
+     */
+    async finishReply(reply: FinishedReply): Promise<boolean> {
+      const count = await prisma.$executeRaw`
+        UPDATE "Message" SET content = ${reply.content}, reasoning = ${reply.reasoning}, status = CAST(${reply.status} AS "MessageStatus"),
+          "modelId" = ${reply.modelId}, "lastSeq" = ${reply.lastSeq}, "toolCalls" = ${JSON.stringify(reply.toolCalls)}::jsonb,
+          "inputTokens" = ${reply.inputTokens}, "outputTokens" = ${reply.outputTokens}, cost = ${reply.cost}::float8,
+          "reasoningTokens" = ${reply.reasoningTokens}::int, "cachedInputTokens" = ${reply.cachedInputTokens}::int,
+          "latencyMs" = ${reply.latencyMs}, "timeToFirstTokenMs" = ${reply.timeToFirstTokenMs}::int,
+          "timeToFirstReasoningMs" = ${reply.timeToFirstReasoningMs}::int,
+          "errorCode" = ${reply.error?.code ?? null}, "errorMessage" = ${reply.error?.message ?? null},
+          "completedAt" = CAST(${reply.completedAt.toISOString()} AS timestamp(3))
+        WHERE id = ${reply.messageId} AND status IN ('PENDING', 'STREAMING')`;
+      return count === 1;
+    },
+
+    /** This instance still runs these replies. */
+    async vouchFor(messageIds: string[]) {
+      if (messageIds.length > 0) await prisma.message.updateMany({ where: { id: { in: messageIds } }, data: { heartbeatAt: new Date() } });
+    },
+
+    /** Unfinished replies nobody has vouched for since `before` (or, with no `before`, every one not in `except`). */
+    async abandonedReplies(except: string[], before?: Date) {
+      const rows = await prisma.message.findMany({
+        where: { status: { in: [...unfinished] }, id: { notIn: except }, ...(before ? staleWhere(before) : {}) },
+        select: { id: true },
+        take: 100,
+      });
+      return rows.map((row) => row.id);
+    },
+
+    orphan: (messageId: string) =>
+      prisma.message.findUnique({
+        where: { id: messageId },
+        select: {
+          conversationId: true,
+          content: true,
+          reasoning: true,
+          lastSeq: true,
+          status: true,
+          modelId: true,
+          createdAt: true,
+          conversation: { select: { privacy: true, ownerId: true } },
+        },
+      }),
+
+    /** Ends a reply nobody runs; false when it was ended (or vouched for again) meanwhile. */
+    async endOrphan(
+      messageId: string,
+      end: { status: 'STOPPED' | 'FAILED'; content: string; reasoning: string; lastSeq: number; error?: { code: string; message: string } },
+      staleBefore?: Date,
+    ) {
+      const { count } = await prisma.message.updateMany({
+        where: { id: messageId, status: { in: [...unfinished] }, ...(staleBefore ? staleWhere(staleBefore) : {}) },
+        data: {
+          status: end.status,
+          content: end.content,
+          reasoning: end.reasoning,
+          lastSeq: end.lastSeq,
+          completedAt: new Date(),
+          ...(end.error ? { errorCode: end.error.code, errorMessage: end.error.message } : {}),
+        },
+      });
+      return count === 1;
+    },
+
+    reservationOf: (messageId: string) => prisma.creditLedgerEntry.findFirst({ where: { reference: messageId, kind: 'reserve' } }),
+  };
+}
+
+const staleWhere = (before: Date) => ({ OR: [{ heartbeatAt: { lt: before } }, { heartbeatAt: null, createdAt: { lt: before } }] });
+
+export type MessageStore = ReturnType<typeof createMessageStore>;
