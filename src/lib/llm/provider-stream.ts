@@ -161,92 +161,96 @@ function addFragment(calls: PendingCall[], fragment: Fragment): boolean {
   return true;
 }
 
-export function createChunkReader(): ChunkReader {
-  const text = createTextStream();
-  const reasoning = createTextStream();
-  const calls: PendingCall[] = [];
-  const total: ProviderUsage = { inputTokens: null, outputTokens: null, reasoningTokens: null, cachedInputTokens: null };
-  let sawUsage = false;
-  let finished = false;
-  let ended = false;
-
-  function pushText(events: ProviderEvent[], type: 'text' | 'reasoning', piece: string) {
-    const delta = (type === 'text' ? text : reasoning).push(piece);
-    if (delta) events.push({ type, delta });
+/** Every call not yet emitted, complete and made valid, in first-seen order. */
+function completeCalls(calls: PendingCall[]): ProviderEvent[] {
+  const events: ProviderEvent[] = [];
+  for (const [position, call] of calls.entries()) {
+    if (call.emitted || (!call.name && !call.arguments)) continue;
+    call.emitted = true;
+    const id = toValidText(call.id) || `call_${position}`;
+    events.push({ type: 'tool-call', call: { id, name: toValidText(call.name), arguments: toValidText(call.arguments) } });
   }
+  return events;
+}
 
-  function flushText(events: ProviderEvent[]) {
-    const reasoningRest = reasoning.flush();
-    if (reasoningRest) events.push({ type: 'reasoning', delta: reasoningRest });
-    const textRest = text.flush();
-    if (textRest) events.push({ type: 'text', delta: textRest });
-  }
+class Reader implements ChunkReader {
+  private readonly channels = { text: createTextStream(), reasoning: createTextStream() };
+  private readonly calls: PendingCall[] = [];
+  private readonly total: ProviderUsage = { inputTokens: null, outputTokens: null, reasoningTokens: null, cachedInputTokens: null };
+  private sawUsage = false;
+  private finished = false;
+  private ended = false;
 
-  function emitCalls(events: ProviderEvent[]) {
-    for (const [position, call] of calls.entries()) {
-      if (call.emitted || (!call.name && !call.arguments)) continue;
-      call.emitted = true;
-      const id = toValidText(call.id) || `call_${position}`;
-      events.push({ type: 'tool-call', call: { id, name: toValidText(call.name), arguments: toValidText(call.arguments) } });
+  read(chunk: unknown): ProviderEvent[] {
+    const events: ProviderEvent[] = [];
+    if (this.ended || !isRecord(chunk)) return events;
+    const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
+    // Only the first choice counts: the gateway never asks for n > 1.
+    const first = choices.find((choice) => isRecord(choice) && (choice.index ?? 0) === 0);
+    let usageArrived = isRecord(first) && this.readChoice(events, first);
+    if (mergeUsage(this.total, chunk.usage)) usageArrived = true;
+    // Groq reports usage in x_groq.usage on the last chunk.
+    if (isRecord(chunk.x_groq) && mergeUsage(this.total, chunk.x_groq.usage)) usageArrived = true;
+    if (usageArrived) {
+      this.sawUsage = true;
+      events.push({ type: 'usage', usage: { ...this.total } });
     }
+    return events;
   }
 
-  function finish(events: ProviderEvent[], reason: string | null) {
-    flushText(events);
-    emitCalls(events);
-    if (!finished) events.push({ type: 'finish', reason });
-    finished = true;
+  end(): ProviderEvent[] {
+    const events: ProviderEvent[] = [];
+    if (this.ended) return events;
+    this.ended = true;
+    this.finish(events, null);
+    return events;
   }
 
-  function readDelta(events: ProviderEvent[], delta: Json) {
-    pushText(events, 'reasoning', readReasoning(delta));
+  usage(): ProviderUsage | undefined {
+    return this.sawUsage ? { ...this.total } : undefined;
+  }
+
+  private readChoice(events: ProviderEvent[], choice: Json): boolean {
+    if (isRecord(choice.delta)) this.readDelta(events, choice.delta);
+    const reason = stringOf(choice.finish_reason);
+    if (reason) this.finish(events, reason);
+    // Kimi puts the usage inside the finishing choice.
+    return mergeUsage(this.total, choice.usage);
+  }
+
+  private readDelta(events: ProviderEvent[], delta: Json) {
+    this.push(events, 'reasoning', readReasoning(delta));
     if (Array.isArray(delta.content)) {
       const parts = readContentParts(delta.content);
-      pushText(events, 'reasoning', parts.reasoning);
-      pushText(events, 'text', parts.text);
+      this.push(events, 'reasoning', parts.reasoning);
+      this.push(events, 'text', parts.text);
     } else {
       // A refusal is the reply the user gets, so it reads as text.
-      pushText(events, 'text', stringOf(delta.content) + stringOf(delta.refusal));
+      this.push(events, 'text', stringOf(delta.content) + stringOf(delta.refusal));
     }
     let progressed = false;
     for (const fragment of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
-      if (isRecord(fragment) && addFragment(calls, fragmentOf(fragment))) progressed = true;
+      if (isRecord(fragment) && addFragment(this.calls, fragmentOf(fragment))) progressed = true;
     }
     if (progressed) events.push({ type: 'tool-call-progress' });
   }
 
-  // Only the first choice counts: the gateway never asks for n > 1.
-  function readChoice(events: ProviderEvent[], choice: Json): boolean {
-    if (isRecord(choice.delta)) readDelta(events, choice.delta);
-    const reason = stringOf(choice.finish_reason);
-    if (reason) finish(events, reason);
-    // Kimi puts the usage inside the finishing choice.
-    return mergeUsage(total, choice.usage);
+  private push(events: ProviderEvent[], type: 'text' | 'reasoning', piece: string) {
+    const delta = this.channels[type].push(piece);
+    if (delta) events.push({ type, delta });
   }
 
-  return {
-    read(chunk) {
-      const events: ProviderEvent[] = [];
-      if (ended || !isRecord(chunk)) return events;
-      const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
-      const first = choices.find((choice) => isRecord(choice) && (choice.index ?? 0) === 0);
-      let usageArrived = isRecord(first) && readChoice(events, first);
-      if (mergeUsage(total, chunk.usage)) usageArrived = true;
-      // Groq reports usage in x_groq.usage on the last chunk.
-      if (isRecord(chunk.x_groq) && mergeUsage(total, chunk.x_groq.usage)) usageArrived = true;
-      if (usageArrived) {
-        sawUsage = true;
-        events.push({ type: 'usage', usage: { ...total } });
-      }
-      return events;
-    },
-    end() {
-      const events: ProviderEvent[] = [];
-      if (ended) return events;
-      ended = true;
-      finish(events, null);
-      return events;
-    },
-    usage: () => (sawUsage ? { ...total } : undefined),
-  };
+  private finish(events: ProviderEvent[], reason: string | null) {
+    for (const type of ['reasoning', 'text'] as const) {
+      const rest = this.channels[type].flush();
+      if (rest) events.push({ type, delta: rest });
+    }
+    events.push(...completeCalls(this.calls));
+    if (!this.finished) events.push({ type: 'finish', reason });
+    this.finished = true;
+  }
+}
+
+export function createChunkReader(): ChunkReader {
+  return new Reader();
 }
