@@ -35,6 +35,8 @@ export interface ResponderBehaviour {
   usage?: boolean;
   /** Stream these tool calls and finish with finish_reason "tool_calls". */
   toolCalls?: Array<{ name: string; arguments: string }>;
+  /** Answer a streaming chat completion with exactly this SSE body (a recorded provider stream), delayMs before each event. */
+  replay?: string;
 }
 
 export interface RecordedRequest {
@@ -161,7 +163,25 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
   // Counted per behaviour, so setting a new behaviour starts the count again.
   const failuresBy = new WeakMap<ResponderBehaviour, number>();
 
+  function replayStream(body: string, delayMs: number, signal: AbortSignal): Response {
+    // Each piece ends with its blank line, so the pieces join back to exactly the recorded bytes.
+    const events = body.match(/[\s\S]*?\n\n|[\s\S]+$/g) ?? [];
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        for (const event of events) {
+          if (event.includes('data:')) await delay(delayMs, signal);
+          if (signal.aborted) return controller.close();
+          controller.enqueue(encoder.encode(event));
+        }
+        controller.close();
+      },
+    });
+    return new Response(stream, { status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } });
+  }
+
   async function chatCompletion(body: any, behaviour: ResponderBehaviour, signal: AbortSignal): Promise<Response> {
+    if (body.stream && behaviour.replay !== undefined) return replayStream(behaviour.replay, behaviour.delayMs ?? 0, signal);
     const messages: WireMessage[] = body.messages ?? [];
     const text = behaviour.reply ?? (behaviour.tokens === undefined ? describeRequest(body) : '');
     const allDeltas = behaviour.tokens === undefined ? deltasOf(text) : Array.from({ length: behaviour.tokens }, (_, index) => `tok${index + 1} `);
