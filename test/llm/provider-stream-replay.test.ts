@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createChunkReader, type ProviderEvent, type ProviderToolCall, type ProviderUsage } from '../../src/lib/llm/provider-stream.js';
+import { createChunkReader, type ProviderEvent } from '../../src/lib/llm/provider-stream.js';
+import { cases, fixture } from '../fixtures/provider-streams/expected.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 
 // Recorded-style provider streams, replayed byte for byte over HTTP, read by
@@ -12,7 +12,6 @@ beforeAll(async () => {
 });
 afterAll(() => upstream?.close());
 
-const fixture = (name: string) => readFileSync(new URL(`../fixtures/provider-streams/${name}.sse`, import.meta.url), 'utf8');
 const client = () => new OpenAI({ baseURL: upstream.url, apiKey: 'x', maxRetries: 0 });
 
 async function replay(name: string, delayMs?: number) {
@@ -39,88 +38,6 @@ function summary(events: ProviderEvent[]) {
     finishes: events.flatMap((event) => (event.type === 'finish' ? [event.reason] : [])),
   };
 }
-
-const usage = (inputTokens: number, outputTokens: number, reasoningTokens: number | null, cachedInputTokens: number | null): ProviderUsage => ({
-  inputTokens,
-  outputTokens,
-  reasoningTokens,
-  cachedInputTokens,
-});
-
-interface Expected {
-  text: string;
-  reasoning?: string;
-  toolCalls?: ProviderToolCall[];
-  finish: string | null;
-  usage?: ProviderUsage;
-}
-
-const cases: Record<string, Expected> = {
-  'openai-usage': { text: 'The capital of France is Paris.', finish: 'stop', usage: usage(1523, 213, 192, 1408) },
-  'deepseek-reasoning': {
-    reasoning: 'The user wants 17 × 24. 17 × 20 = 340, 17 × 4 = 68, so 408.',
-    text: '17 × 24 = **408**.',
-    finish: 'stop',
-    usage: usage(14, 96, 81, 0),
-  },
-  'groq-reasoning': {
-    reasoning: 'We need to count the r letters in "strawberry": three.',
-    text: 'There are **3** r’s in “strawberry”.',
-    finish: 'stop',
-    usage: usage(84, 58, null, null),
-  },
-  'openrouter-reasoning': {
-    reasoning: 'The user asks which is larger, 9.11 or 9.9. Compare tenths: 9 > 1, so 9.9 is larger.',
-    text: '9.9 is larger than 9.11.',
-    finish: 'stop',
-    usage: usage(41, 77, 52, 0),
-  },
-  'mistral-thinking-parts': {
-    reasoning: 'Okay, the train covers 120 km in the first hour, leaving 345 km at 270 km/h combined → about 1.28 h.',
-    text: 'They meet at about 11:17.',
-    finish: 'stop',
-    usage: usage(62, 109, null, null),
-  },
-  'azure-content-filter': {
-    text: 'Sure! Here is a haiku:\n\nAutumn moonlight—\na worm digs silently\ninto the chestnut.',
-    finish: 'stop',
-    usage: usage(27, 24, 0, 0),
-  },
-  'ollama-parallel-tool-calls-same-index': {
-    text: '',
-    toolCalls: [
-      { id: 'call_t4bqk2xz', name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' },
-      { id: 'call_9mhw1o6e', name: 'get_weather', arguments: '{"city":"Tokyo","unit":"celsius"}' },
-    ],
-    finish: 'tool_calls',
-    usage: usage(182, 61, null, null),
-  },
-  'gemini-tool-call-no-index': {
-    text: '',
-    toolCalls: [
-      { id: 'function-call-1189271512836917441', name: 'get_weather', arguments: '{"location":"Sydney"}' },
-      { id: 'function-call-5532017749203151862', name: 'get_weather', arguments: '{"location":"Melbourne"}' },
-    ],
-    finish: 'stop',
-    usage: usage(71, 38, null, null),
-  },
-  'databricks-usage-every-chunk': {
-    text: "I'll run both `ls` commands in a single turn.",
-    toolCalls: [
-      { id: 'toolu_bdrk_01RMTd7R9DzQjEEWgDwzcBsU', name: 'developer__shell', arguments: '{"command": "ls"}' },
-      { id: 'toolu_bdrk_016bgVTGZdpjP8ehjMWp9cWW', name: 'developer__shell', arguments: '{"command": "ls working_dir"}' },
-    ],
-    finish: 'tool_calls',
-    usage: usage(4982, 122, null, null),
-  },
-  'moonshot-choice-usage': { reasoning: '用户想要一句问候。', text: '你好！有什么可以帮你？', finish: 'stop', usage: usage(2989, 57, null, 2944) },
-  'synthetic-nul-and-surrogates': {
-    reasoning: 'thinking 🤔',
-    text: 'Nullbyte, lone \ufffd half, emoji 😀 done',
-    toolCalls: [{ id: 'call_nul', name: 'note', arguments: '{"text":"ab\ufffd"}' }],
-    finish: 'tool_calls',
-  },
-};
 
 const wellFormed = (text: string) => (text as string & { isWellFormed(): boolean }).isWellFormed() && !text.includes('\0');
 
@@ -161,13 +78,5 @@ describe('the replay behaviour', () => {
     });
     expect(response.headers.get('content-type')).toBe('text/event-stream');
     expect(await response.text()).toBe(body);
-  });
-
-  test('delayMs spaces the data events', async () => {
-    const events = fixture('deepseek-reasoning').match(/^data:/gm)!.length;
-    const startedAt = performance.now();
-    const { events: read } = await replay('deepseek-reasoning', 15);
-    expect(summary(read).text).toBe(cases['deepseek-reasoning']!.text);
-    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(events * 15 * 0.8);
   });
 });

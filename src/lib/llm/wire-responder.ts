@@ -33,6 +33,10 @@ export interface ResponderBehaviour {
   disconnectAfter?: number;
   /** false: never send usage, even when asked for it. */
   usage?: boolean;
+  /** Think first: this many reasoning deltas ("think1 ", ...) as delta.reasoning_content, before the answer. */
+  thinking?: number;
+  /** Pause before each reasoning delta. */
+  thinkingDelayMs?: number;
   /** Stream these tool calls and finish with finish_reason "tool_calls". */
   toolCalls?: Array<{ name: string; arguments: string }>;
   /** Answer a streaming chat completion with exactly this SSE body (a recorded provider stream), delayMs before each event. */
@@ -102,6 +106,23 @@ export function describeRequest(body: { model?: string; messages?: WireMessage[]
     body.reasoning_effort ? `Reasoning effort: ${body.reasoning_effort}.` : '',
   ];
   return sentences.filter(Boolean).join(' ');
+}
+
+/**
+ * What the responder thinks before answering: the behaviour's count of
+ * "thinkN " deltas, or, when the caller asked for a reasoning effort, a short
+ * deterministic thought (longer for high effort), as reasoning models do.
+ */
+function thinkingOf(body: { messages?: WireMessage[]; reasoning_effort?: string }, behaviour: ResponderBehaviour): string[] {
+  if (behaviour.thinking !== undefined) return Array.from({ length: behaviour.thinking }, (_, index) => `think${index + 1} `);
+  if (!body.reasoning_effort) return [];
+  const lastUser = [...(body.messages ?? [])].reverse().find((message) => message.role === 'user');
+  const thought = [
+    `The user wrote ${quote(lastUser ? textOf(lastUser.content) : '', 60)}.`,
+    body.reasoning_effort === 'high' ? 'I will describe everything I received, in order, and keep it short.' : '',
+    'Answer now.',
+  ];
+  return deltasOf(thought.filter(Boolean).join(' '));
 }
 
 /** Splits text into word-sized deltas, each keeping its trailing space. */
@@ -192,7 +213,14 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
     const toolCalls = behaviour.toolCalls ?? [];
     const id = `chatcmpl-${(completions += 1).toString(36).padStart(8, '0')}`;
     const created = Math.floor(now() / 1000);
-    const usage = { prompt_tokens: promptTokensOf(messages), completion_tokens: deltas.length, total_tokens: promptTokensOf(messages) + deltas.length };
+    const thoughts = thinkingOf(body, behaviour);
+    const completionTokens = deltas.length + thoughts.length;
+    const usage = {
+      prompt_tokens: promptTokensOf(messages),
+      completion_tokens: completionTokens,
+      total_tokens: promptTokensOf(messages) + completionTokens,
+      ...(thoughts.length ? { completion_tokens_details: { reasoning_tokens: thoughts.length } } : {}),
+    };
     const finishReason = toolCalls.length ? 'tool_calls' : truncated ? 'length' : 'stop';
 
     if (!body.stream) {
@@ -225,6 +253,11 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
       async start(controller) {
         try {
           controller.enqueue(chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
+          for (const thought of thoughts) {
+            await delay(behaviour.thinkingDelayMs ?? behaviour.delayMs ?? 0, signal);
+            if (signal.aborted) return controller.close();
+            controller.enqueue(chunk([{ index: 0, delta: { reasoning_content: thought }, finish_reason: null }]));
+          }
           await delay(behaviour.firstTokenDelayMs ?? 0, signal);
           for (const [index, delta] of deltas.entries()) {
             await delay(behaviour.delayMs ?? 0, signal);

@@ -167,7 +167,9 @@ export function createChatService(deps: ChatDeps) {
       if (target.conversationId) await store.ownedConversation(actor, target.conversationId);
       const targets = await store.stopTargets(target);
       await Promise.all(
-        targets.filter((message) => message.status === 'PENDING' || message.status === 'STREAMING').map((message) => runner.stopReply(message.id)),
+        targets
+          .filter((message) => message.status === 'PENDING' || message.status === 'STREAMING' || runner.isRunning(message.id))
+          .map((message) => runner.stopReply(message.id)),
       );
       return store.messagesByIds(targets.map((message) => message.id));
     },

@@ -57,8 +57,8 @@ export interface GenerationDeps {
   clock?: Clock;
 }
 
-/** `refused`: the turn's debit was refused after the provider was already called. */
-export type StopReason = 'user' | 'shutdown' | 'refused';
+/** `refused`: the turn's debit was refused after the provider was already called; `ended`: another instance ended the row. */
+export type StopReason = 'user' | 'shutdown' | 'refused' | 'ended';
 
 export interface RunningGeneration {
   messageId: string;

@@ -124,9 +124,14 @@ export function createMessageStore(prisma: PrismaClient, credits: CreditsService
       return count === 1;
     },
 
-    /** This instance still runs these replies. */
-    async vouchFor(messageIds: string[]) {
-      if (messageIds.length > 0) await prisma.message.updateMany({ where: { id: { in: messageIds } }, data: { heartbeatAt: new Date() } });
+    /** This instance still runs these replies; returns those another instance has ended meanwhile. */
+    async vouchFor(messageIds: string[]): Promise<string[]> {
+      if (messageIds.length === 0) return [];
+      const vouched = await prisma.$queryRaw<Array<{ id: string }>>`
+        UPDATE "Message" SET "heartbeatAt" = ${new Date().toISOString()}::timestamp(3)
+        WHERE id = ANY(${messageIds}::text[]) AND status IN ('PENDING', 'STREAMING') RETURNING id`;
+      const alive = new Set(vouched.map((row) => row.id));
+      return messageIds.filter((id) => !alive.has(id));
     },
 
     /** Unfinished replies nobody has vouched for since `before` (or, with no `before`, every one not in `except`). */

@@ -156,7 +156,8 @@ export function createReplyRunner(deps: ReplyRunnerDeps) {
      */
     async heartbeat(orphanTimeoutMs: number) {
       const mine = [...running.keys()];
-      await store.vouchFor(mine);
+      // A reply another instance ended (it took this one for dead) is stopped here; its final write then settles nothing.
+      for (const id of await store.vouchFor(mine)) running.get(id)?.stop('ended');
       const failed = await deps.orphans.sweep(mine, new Date(Date.now() - orphanTimeoutMs));
       if (failed > 0) deps.logger.warn({ failed }, 'failed replies whose instance stopped running them');
     },

@@ -103,7 +103,7 @@ export function createTurnSender(deps: TurnSenderDeps) {
   }
 
   /** One statement: a refused allowance or credit check leaves no conversation, message or attachment behind. */
-  async function storeTurn(actor: Actor, input: SendMessageRequest, turn: PreparedTurn, ids: TurnIds): Promise<SendResult> {
+  async function storeTurn(actor: Actor, input: SendMessageRequest, turn: PreparedTurn, ids: TurnIds): Promise<SendResult & { repeated: boolean }> {
     const { existing, access, plans } = turn;
     // A template named on a message becomes the conversation's template for later turns.
     const template = input.templateName ? { name: input.templateName, variables: input.templateVariables ?? {} } : undefined;
@@ -124,12 +124,13 @@ export function createTurnSender(deps: TurnSenderDeps) {
       replies: plans.map((planned) => ({ modelId: planned.model.id, reservation: planned.reservation })),
       ids,
     });
-    if (!stored)
-      throw await deps.admission.refusal(
-        actor,
-        plans.reduce((sum, planned) => sum + planned.reservation, 0),
-      );
-    return stored;
+    if (stored) return { ...stored, repeated: false };
+    const repeated = await existingTurn(clientKeyOf(actor, input.clientMessageId));
+    if (repeated) return { ...repeated, repeated: true };
+    throw await deps.admission.refusal(
+      actor,
+      plans.reduce((sum, planned) => sum + planned.reservation, 0),
+    );
   }
 
   /**
@@ -164,9 +165,10 @@ export function createTurnSender(deps: TurnSenderDeps) {
     }
     turnsBeingStored += 1;
     try {
-      const stored = await storeTurn(actor, input, turn, ids);
-      if (admit) admit(true);
-      else launchAll();
+      const { repeated, ...stored } = await storeTurn(actor, input, turn, ids);
+      // A turn its key already made runs already: the replies called early for this one are cancelled unseen.
+      if (admit) admit(!repeated);
+      else if (!repeated) launchAll();
       return stored;
     } catch (error) {
       admit?.(false);
@@ -199,7 +201,7 @@ export function createTurnSender(deps: TurnSenderDeps) {
           actor,
           inline.map((file) => file.id),
         );
-      // The same key sent twice at once: the other request stored the turn, so this one returns it.
+      // The same key sent twice at once (PostgreSQL): the unique key refused this statement, so the other's turn is returned.
       if (clientKey && isUniqueViolation(error)) {
         const stored = await existingTurn(clientKey);
         if (stored) return stored;

@@ -35,7 +35,8 @@ export interface StoredTurn {
 }
 
 /**
- * Stores a turn in one SQL statement: the allowance and credits are taken
+ * Stores a turn in one SQL statement (null when refused, or when its client key
+ * already made a turn): the allowance and credits are taken
  * first, and every insert reads from that debit, so a refused debit writes
  * nothing at all. One round trip instead of an interactive transaction keeps
  * the connection free between statements; that is what bounds how many sends
@@ -89,6 +90,7 @@ export async function writeTurn(prisma: PrismaClient, turn: TurnToStore): Promis
         "freeMessagesUsed" = "freeMessagesUsed" + ${takesAllowance ? 1 : 0}, "updatedAt" = ${now}
       WHERE id = ${turn.billedUserId} AND "creditBalance" >= ${total}
         AND (${takesAllowance ? 1 : 0} = 0 OR "freeMessagesUsed" < ${turn.freeMessageLimit ?? 0})
+        AND NOT EXISTS (SELECT 1 FROM "Message" WHERE "clientKey" = ${turn.question.clientKey ?? null}::text)
       RETURNING "creditBalance"
     ), conversation AS (${conversation}),
     messages AS (
