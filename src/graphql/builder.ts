@@ -55,7 +55,8 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, GlobalIdCheckPlugin, DataloaderPlugin],
+  // globalIdCheck after scopeAuth: its bad-id errors are thrown inside the auth checks.
+  plugins: [ScopeAuthPlugin, GlobalIdCheckPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin],
   scopeAuth: {
     // Check subscriptions when they start, not only when each event resolves.
     authorizeOnSubscribe: true,
