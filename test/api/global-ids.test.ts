@@ -71,6 +71,17 @@ describe('an id that is malformed or of another type is BAD_USER_INPUT naming it
   });
 });
 
+test('credentials and scopes are checked before ids, as before', async () => {
+  const anonymous = await gateway.anonymous().execute(DELETE_CONVERSATION, { id: 'not-an-id' });
+  expect(anonymous.status).toBe(401);
+  expect(anonymous.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
+  const readOnly = await gateway.user({ scopes: ['read'] });
+  expect((await readOnly.execute(DELETE_CONVERSATION, { id: messageId })).errors![0]!.extensions!.code).toBe('FORBIDDEN');
+  const subscription = gateway.anonymous().subscribe(MESSAGE_STREAM, { messageId: 'not-an-id' });
+  await subscription.done;
+  expect((subscription.errors[0] as any).extensions.code).toBe('UNAUTHENTICATED');
+});
+
 test('an empty optional id still reads as omitted: a new conversation', async () => {
   const sent = await alice.execute(SEND_MESSAGE, { input: { content: 'fresh start', conversationId: '' } });
   expect(sent.errors).toBeUndefined();
