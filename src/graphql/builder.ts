@@ -11,6 +11,7 @@ import { hasFeature, tierAtLeast, type FeatureName } from '../modules/identity/t
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import { decodeGlobalId, encodeGlobalId } from './global-id.js';
+import GlobalIdCheckPlugin from './global-id-check.js';
 
 export interface AuthScopes {
   /** Anyone, signed in or not. */
@@ -54,7 +55,8 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin],
+  // globalIdCheck after scopeAuth: its bad-id errors are thrown inside the auth checks.
+  plugins: [ScopeAuthPlugin, GlobalIdCheckPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin],
   scopeAuth: {
     // Check subscriptions when they start, not only when each event resolves.
     authorizeOnSubscribe: true,

@@ -22,9 +22,11 @@ export function decodeGlobalId(globalId: string): { typename: string; id: string
   return { typename: 'Model', id: globalId };
 }
 
-/** The raw id behind a global id of the expected type; BAD_USER_INPUT for anything else. */
-export function parseGlobalId(globalId: string, typename: string): string {
-  const decoded = decodeGlobalId(globalId);
-  if (decoded.typename !== typename) throw badInput('input.badId', { id: globalId });
-  return decoded.id;
+/**
+ * The raw id of an already decoded global id of the expected type; BAD_USER_INPUT otherwise.
+ * For ids of types the schema has no object for (ApiKey), which a globalID `for:` cannot name.
+ */
+export function rawIdOf(globalId: { typename: string; id: string }, typename: string): string {
+  if (globalId.typename !== typename) throw badInput('input.badId', { id: encodeGlobalId(globalId.typename, globalId.id) });
+  return globalId.id;
 }

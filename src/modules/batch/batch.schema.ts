@@ -1,6 +1,6 @@
 import { requireActor } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
-import { encodeGlobalId, parseGlobalId } from '../../graphql/global-id.js';
+import { encodeGlobalId } from '../../graphql/global-id.js';
 import { ModelRef } from '../catalog/catalog.schema.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import { isFinished } from './batch.service.js';
@@ -38,7 +38,7 @@ const retiredModel = (id: string): CatalogModel => ({
   enabled: false,
 });
 
-builder.prismaNode('BatchJob', {
+const BatchJobRef = builder.prismaNode('BatchJob', {
   id: { field: 'id' },
   findUnique: (id, context) => ({ id, ownerId: context.actor?.userId ?? '' }),
   fields: (t) => ({
@@ -83,11 +83,11 @@ builder.queryField('batchJob', (t) =>
     type: 'BatchJob',
     nullable: true,
     authScopes: { caller: true },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.globalID({ required: true, for: [BatchJobRef] }) },
     resolve: (query, _root, args, context) =>
       context.services.db.prisma.batchJob.findFirst({
         ...query,
-        where: { id: parseGlobalId(String(args.id), 'BatchJob'), ownerId: requireActor(context).userId },
+        where: { id: args.id.id, ownerId: requireActor(context).userId },
       }),
   }),
 );
@@ -105,7 +105,7 @@ builder.mutationFields((t) => ({
     type: 'BatchJob',
     description: 'Stops a queued or running job: waiting requests are cancelled, answered ones are kept.',
     authScopes: { writer: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (_query, _root, args, context) => context.services.batch.cancel(requireActor(context), parseGlobalId(String(args.id), 'BatchJob')),
+    args: { id: t.arg.globalID({ required: true, for: [BatchJobRef] }) },
+    resolve: (_query, _root, args, context) => context.services.batch.cancel(requireActor(context), args.id.id),
   }),
 }));

@@ -1,9 +1,11 @@
 import { requireActor } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
-import { encodeGlobalId, parseGlobalId } from '../../graphql/global-id.js';
+import { encodeGlobalId } from '../../graphql/global-id.js';
+import { ConversationRef } from '../conversations/conversations.schema.js';
 import { MessageRef, RoleEnum, ToolCallRef } from '../conversations/messages.schema.js';
 import type { SendMessageRequest, SendResult } from './chat.service.js';
 import type { MessageEvent } from './message-events.js';
+import { UploadedFileRef } from '../files/files.schema.js';
 
 const HistoryMessageInput = builder.inputType('HistoryMessageInput', {
   fields: (t) => ({
@@ -14,16 +16,16 @@ const HistoryMessageInput = builder.inputType('HistoryMessageInput', {
 
 export const SendMessageInput = builder.inputType('SendMessageInput', {
   fields: (t) => ({
-    conversationId: t.id({ description: 'Omitted: a new conversation.' }),
+    conversationId: t.globalID({ for: [ConversationRef], description: 'Omitted: a new conversation.' }),
     content: t.string({ required: true, description: '1..2000 characters by default (MAX_MESSAGE_LENGTH).' }),
     models: t.idList({ description: 'One reply per model, side by side; the default model if omitted.' }),
     systemPrompt: t.string({ description: "Added after the template prompt, if any (the seeds' master_prompt)." }),
     templateName: t.string({ description: "A built-in or own template; it stays the conversation's template for later turns." }),
     templateVariables: t.field({ type: 'JSON', description: "Values for the template's {{placeholders}}." }),
     history: t.field({ type: [HistoryMessageInput], description: 'Extra context supplied by the client.' }),
-    fileIds: t.idList({ description: 'Files uploaded earlier with uploadFile.' }),
+    fileIds: t.globalIDList({ for: [UploadedFileRef], description: 'Files uploaded earlier with uploadFile.' }),
     attachments: t.field({ type: ['File'], description: 'Inline uploads (multipart request), with the same limits as uploadFile.' }),
-    parentMessageId: t.id({ description: 'Answer (or edit) from an earlier point of the conversation: branching.' }),
+    parentMessageId: t.globalID({ for: [MessageRef], description: 'Answer (or edit) from an earlier point of the conversation: branching.' }),
     enableThinking: t.boolean({ description: 'Reasoning models (modality "reasoning") think harder when true, less when false; other models ignore it.' }),
     fallbackModels: t.idList({
       description: 'Models to try, in order, when a requested model fails before its first token (connection errors, 408/429/5xx, no first token in time).',
@@ -43,15 +45,15 @@ function toRequest(input: SendMessageArgs, context: { secret(): string | undefin
   // The replies in the payload read with the same secret.
   if (input.secret) context.useSecret(input.secret);
   return {
-    conversationId: input.conversationId ? parseGlobalId(String(input.conversationId), 'Conversation') : null,
-    parentMessageId: input.parentMessageId ? parseGlobalId(String(input.parentMessageId), 'Message') : null,
+    conversationId: input.conversationId?.id ?? null,
+    parentMessageId: input.parentMessageId?.id ?? null,
     content: input.content,
     models: input.models?.map(String),
     systemPrompt: input.systemPrompt,
     templateName: input.templateName,
     templateVariables: input.templateVariables,
     history: input.history,
-    fileIds: input.fileIds?.map((id) => parseGlobalId(String(id), 'UploadedFile')),
+    fileIds: input.fileIds?.map(({ id }) => id),
     attachments: input.attachments,
     enableThinking: input.enableThinking,
     webSearch: input.webSearch,
@@ -133,25 +135,20 @@ builder.mutationFields((t) => ({
     type: [MessageRef],
     description: 'Stops replies still streaming: one message, or every reply in a conversation.',
     authScopes: { writer: true },
-    args: { messageId: t.arg.id(), conversationId: t.arg.id() },
+    args: { messageId: t.arg.globalID({ for: [MessageRef] }), conversationId: t.arg.globalID({ for: [ConversationRef] }) },
     resolve: (_root, args, context) =>
       context.services.chat.stop(requireActor(context), {
-        messageId: args.messageId ? parseGlobalId(String(args.messageId), 'Message') : null,
-        conversationId: args.conversationId ? parseGlobalId(String(args.conversationId), 'Conversation') : null,
+        messageId: args.messageId?.id ?? null,
+        conversationId: args.conversationId?.id ?? null,
       }),
   }),
   regenerate: t.field({
     type: MessageRef,
     description: 'A new reply to the same user message, streamed like sendMessage; the old reply stays.',
     authScopes: { chatter: true },
-    args: { messageId: t.arg.id({ required: true }), model: t.arg.id() },
+    args: { messageId: t.arg.globalID({ required: true, for: [MessageRef] }), model: t.arg.id() },
     resolve: (_root, args, context) =>
-      context.services.chat.regenerate(
-        requireActor(context),
-        parseGlobalId(String(args.messageId), 'Message'),
-        args.model ? String(args.model) : null,
-        context.secret(),
-      ),
+      context.services.chat.regenerate(requireActor(context), args.messageId.id, args.model ? String(args.model) : null, context.secret()),
   }),
 }));
 
@@ -160,18 +157,16 @@ builder.subscriptionFields((t) => ({
     type: MessageEventRef,
     description: 'Replays the events of one reply after `after` (a seq), then follows it live until it finishes.',
     authScopes: { caller: true },
-    args: { messageId: t.arg.id({ required: true }), after: t.arg.int() },
-    subscribe: (_root, args, context) =>
-      context.services.chat.followMessage(requireActor(context), parseGlobalId(String(args.messageId), 'Message'), args.after ?? 0),
+    args: { messageId: t.arg.globalID({ required: true, for: [MessageRef] }), after: t.arg.int() },
+    subscribe: (_root, args, context) => context.services.chat.followMessage(requireActor(context), args.messageId.id, args.after ?? 0),
     resolve: (event: MessageEvent) => event,
   }),
   conversationEvents: t.field({
     type: MessageEventRef,
     description: 'Every event of every reply in a conversation (multi-model, several tabs).',
     authScopes: { caller: true },
-    args: { conversationId: t.arg.id({ required: true }) },
-    subscribe: (_root, args, context) =>
-      context.services.chat.followConversation(requireActor(context), parseGlobalId(String(args.conversationId), 'Conversation')),
+    args: { conversationId: t.arg.globalID({ required: true, for: [ConversationRef] }) },
+    subscribe: (_root, args, context) => context.services.chat.followConversation(requireActor(context), args.conversationId.id),
     resolve: (event: MessageEvent) => event,
   }),
   chatStream: t.field({

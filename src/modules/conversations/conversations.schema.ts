@@ -1,6 +1,5 @@
 import { requireActor } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
-import { parseGlobalId } from '../../graphql/global-id.js';
 import { PrivacyEnum } from '../catalog/catalog.schema.js';
 
 export const HistoryPeriodEnum = builder.enumType('HistoryPeriod', {
@@ -61,7 +60,7 @@ builder.queryFields((t) => ({
     nullable: true,
     authScopes: { caller: true },
     description: 'With `secret`, an encrypted conversation reads as plaintext (a wrong secret is FORBIDDEN, reason WRONG_SECRET).',
-    args: { id: t.arg.id({ required: true }), secret: t.arg.string() },
+    args: { id: t.arg.globalID({ required: true, for: [ConversationRef] }), secret: t.arg.string() },
     resolve: async (query, _root, args, context) => {
       if (args.secret) {
         context.useSecret(args.secret);
@@ -69,7 +68,7 @@ builder.queryFields((t) => ({
       }
       return context.services.db.prisma.conversation.findFirst({
         ...query,
-        where: { id: parseGlobalId(args.id, 'Conversation'), ownerId: requireActor(context).userId },
+        where: { id: args.id.id, ownerId: requireActor(context).userId },
       });
     },
   }),
@@ -79,13 +78,12 @@ builder.mutationFields((t) => ({
   renameConversation: t.prismaField({
     type: 'Conversation',
     authScopes: { writer: true },
-    args: { id: t.arg.id({ required: true }), title: t.arg.string({ required: true }) },
-    resolve: (_query, _root, args, context) =>
-      context.services.conversations.rename(requireActor(context), parseGlobalId(args.id, 'Conversation'), args.title, context.secret()),
+    args: { id: t.arg.globalID({ required: true, for: [ConversationRef] }), title: t.arg.string({ required: true }) },
+    resolve: (_query, _root, args, context) => context.services.conversations.rename(requireActor(context), args.id.id, args.title, context.secret()),
   }),
   deleteConversation: t.boolean({
     authScopes: { writer: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.conversations.delete(requireActor(context), parseGlobalId(args.id, 'Conversation')),
+    args: { id: t.arg.globalID({ required: true, for: [ConversationRef] }) },
+    resolve: (_root, args, context) => context.services.conversations.delete(requireActor(context), args.id.id),
   }),
 }));

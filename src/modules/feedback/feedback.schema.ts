@@ -1,7 +1,8 @@
 import { requireActor } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
-import { parseGlobalId } from '../../graphql/global-id.js';
 import type { Feedback } from '../../generated/prisma/client.js';
+import { ConversationRef } from '../conversations/conversations.schema.js';
+import { MessageRef } from '../conversations/messages.schema.js';
 
 const FeedbackKindEnum = builder.enumType('FeedbackKind', { values: ['THUMBS_UP', 'THUMBS_DOWN', 'RATING'] as const });
 
@@ -22,7 +23,7 @@ export const FeedbackRef = builder.prismaNode('Feedback', {
 
 const FeedbackInputRef = builder.inputType('FeedbackInput', {
   fields: (t) => ({
-    messageId: t.id({ required: true }),
+    messageId: t.globalID({ required: true, for: [MessageRef] }),
     kind: t.field({ type: FeedbackKindEnum, required: true }),
     value: t.int({ description: '1/-1 for thumbs (implied by kind when omitted), 1..5 for RATING.' }),
     status: t.string({ description: '"helpful", "incorrect", "inappropriate", ...' }),
@@ -72,8 +73,8 @@ builder.queryField('feedbackSummary', (t) =>
   t.field({
     type: FeedbackSummaryRef,
     authScopes: { caller: true },
-    args: { conversationId: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.feedback.summary(requireActor(context), parseGlobalId(String(args.conversationId), 'Conversation')),
+    args: { conversationId: t.arg.globalID({ required: true, for: [ConversationRef] }) },
+    resolve: (_root, args, context) => context.services.feedback.summary(requireActor(context), args.conversationId.id),
   }),
 );
 
@@ -88,7 +89,7 @@ builder.mutationField('submitFeedback', (t) =>
       if (input.secret) context.useSecret(input.secret);
       return context.services.feedback.submit(requireActor(context), {
         ...input,
-        messageId: parseGlobalId(String(input.messageId), 'Message'),
+        messageId: input.messageId.id,
         secret: context.secret(),
       });
     },

@@ -1,6 +1,6 @@
 import { requireActor } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
-import { parseGlobalId } from '../../graphql/global-id.js';
+import { ConversationRef } from '../conversations/conversations.schema.js';
 
 export const UploadedFileRef = builder.prismaNode('UploadedFile', {
   id: { field: 'id' },
@@ -31,13 +31,13 @@ builder.queryField('files', (t) =>
     type: ['UploadedFile'],
     description: 'Your uploaded files, newest first; only those of one conversation when it is given.',
     authScopes: { caller: true },
-    args: { conversationId: t.arg.id() },
+    args: { conversationId: t.arg.globalID({ for: [ConversationRef] }) },
     resolve: (query, _root, args, context) =>
       context.services.db.prisma.uploadedFile.findMany({
         ...query,
         where: {
           ownerId: requireActor(context).userId,
-          ...(args.conversationId ? { conversationId: parseGlobalId(String(args.conversationId), 'Conversation') } : {}),
+          ...(args.conversationId ? { conversationId: args.conversationId.id } : {}),
         },
         orderBy: { createdAt: 'desc' },
       }),
@@ -50,19 +50,18 @@ builder.mutationFields((t) => ({
     description:
       'GraphQL multipart request. Text, Markdown, CSV, JSON, HTML, PDF, DOCX, PNG, JPEG, WebP or GIF, judged by the bytes. Without a conversation the file expires unless a message uses it.',
     authScopes: { writer: true },
-    args: { file: t.arg({ type: 'File', required: true }), conversationId: t.arg.id() },
-    resolve: (_root, args, context) =>
-      context.services.files.upload(requireActor(context), args.file, args.conversationId ? parseGlobalId(String(args.conversationId), 'Conversation') : null),
+    args: { file: t.arg({ type: 'File', required: true }), conversationId: t.arg.globalID({ for: [ConversationRef] }) },
+    resolve: (_root, args, context) => context.services.files.upload(requireActor(context), args.file, args.conversationId?.id ?? null),
   }),
   removeFiles: t.field({
     type: [UploadedFileRef],
     description: 'Removes your files; ids already gone are ignored, so it is safe to repeat.',
     authScopes: { writer: true },
-    args: { ids: t.arg.idList({ required: true }) },
+    args: { ids: t.arg.globalIDList({ required: true, for: [UploadedFileRef] }) },
     resolve: (_root, args, context) =>
       context.services.files.remove(
         requireActor(context),
-        args.ids.map((id) => parseGlobalId(String(id), 'UploadedFile')),
+        args.ids.map(({ id }) => id),
       ),
   }),
 }));

@@ -1,6 +1,6 @@
 import { requireActor } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
-import { encodeGlobalId, parseGlobalId } from '../../graphql/global-id.js';
+import { encodeGlobalId, rawIdOf } from '../../graphql/global-id.js';
 import { TierEnum } from '../catalog/catalog.schema.js';
 import type { LimitSnapshot } from '../limits/limits.service.js';
 import type { Viewer } from './actor.js';
@@ -144,7 +144,8 @@ builder.mutationFields((t) => ({
   }),
   revokeApiKey: t.boolean({
     authScopes: { member: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.apiKeys.revoke(context.viewer!, parseGlobalId(String(args.id), 'ApiKey')),
+    // No ApiKey object in the schema for `for:` to name; the resolver checks the type.
+    args: { id: t.arg.globalID({ required: true }) },
+    resolve: (_root, args, context) => context.services.apiKeys.revoke(context.viewer!, rawIdOf(args.id, 'ApiKey')),
   }),
 }));

@@ -1,6 +1,5 @@
 import { requireActor } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
-import { parseGlobalId } from '../../graphql/global-id.js';
 
 export const MemoryRef = builder.prismaNode('Memory', {
   id: { field: 'id' },
@@ -41,7 +40,7 @@ builder.mutationFields((t) => ({
   }),
   deleteMemory: t.boolean({
     authScopes: { writer: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.memories.delete(requireActor(context), parseGlobalId(String(args.id), 'Memory')),
+    args: { id: t.arg.globalID({ required: true, for: [MemoryRef] }) },
+    resolve: (_root, args, context) => context.services.memories.delete(requireActor(context), args.id.id),
   }),
 }));

@@ -1,6 +1,6 @@
 import { requireActor } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
-import { parseGlobalId } from '../../graphql/global-id.js';
+import { ConversationRef } from '../conversations/conversations.schema.js';
 import { hasFeature } from '../identity/tiers.js';
 import type { MessageMatch } from './search.service.js';
 
@@ -44,11 +44,11 @@ builder.queryFields((t) => ({
     type: [MessageHitRef],
     description: "Search over the caller's messages, optionally in one conversation.",
     authScopes: { caller: true },
-    args: { query: t.arg.string({ required: true }), conversationId: t.arg.id(), first: t.arg.int() },
+    args: { query: t.arg.string({ required: true }), conversationId: t.arg.globalID({ for: [ConversationRef] }), first: t.arg.int() },
     resolve: (_root, args, context) => {
       const actor = requireActor(context);
       return context.services.search.searchMessages(actor, args.query, {
-        conversationId: args.conversationId ? parseGlobalId(String(args.conversationId), 'Conversation') : null,
+        conversationId: args.conversationId?.id ?? null,
         first: args.first,
         semantic: semanticFor(actor.tier),
       });

@@ -1,6 +1,6 @@
 import { requireActor } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
-import { parseGlobalId } from '../../graphql/global-id.js';
+import { ConversationRef } from '../conversations/conversations.schema.js';
 import { templateVariables, type TemplateShape } from './templates.service.js';
 
 export const TemplateRef = builder.node(builder.objectRef<TemplateShape>('Template'), {
@@ -54,8 +54,6 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const templateId = (id: string | number) => parseGlobalId(String(id), 'Template');
-
 builder.mutationFields((t) => ({
   createTemplate: t.field({
     type: TemplateRef,
@@ -66,26 +64,24 @@ builder.mutationFields((t) => ({
   updateTemplate: t.field({
     type: TemplateRef,
     authScopes: { writer: true },
-    args: { id: t.arg.id({ required: true }), input: t.arg({ type: TemplateInputRef, required: true }) },
-    resolve: (_root, { id, input }, context) => context.services.templates.update(requireActor(context), templateId(id), input),
+    args: { id: t.arg.globalID({ required: true, for: [TemplateRef] }), input: t.arg({ type: TemplateInputRef, required: true }) },
+    resolve: (_root, { id, input }, context) => context.services.templates.update(requireActor(context), id.id, input),
   }),
   deleteTemplate: t.boolean({
     authScopes: { writer: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, context) => context.services.templates.delete(requireActor(context), templateId(id)),
+    args: { id: t.arg.globalID({ required: true, for: [TemplateRef] }) },
+    resolve: (_root, { id }, context) => context.services.templates.delete(requireActor(context), id.id),
   }),
   setConversationTemplate: t.prismaField({
     type: 'Conversation',
     description: 'Changes the system prompt of the later turns of a conversation.',
     authScopes: { writer: true },
-    args: { id: t.arg.id({ required: true }), templateName: t.arg.string({ required: true }), variables: t.arg({ type: 'JSON' }) },
+    args: {
+      id: t.arg.globalID({ required: true, for: [ConversationRef] }),
+      templateName: t.arg.string({ required: true }),
+      variables: t.arg({ type: 'JSON' }),
+    },
     resolve: (query, _root, args, context) =>
-      context.services.conversations.setTemplate(
-        requireActor(context),
-        parseGlobalId(String(args.id), 'Conversation'),
-        args.templateName,
-        args.variables,
-        query,
-      ),
+      context.services.conversations.setTemplate(requireActor(context), args.id.id, args.templateName, args.variables, query),
   }),
 }));

@@ -1,8 +1,8 @@
 import type { UsageEvent } from '../../generated/prisma/client.js';
 import { requireActor } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
-import { parseGlobalId } from '../../graphql/global-id.js';
 import { badInput, forbidden } from '../../lib/errors.js';
+import { UserRef } from '../identity/identity.schema.js';
 import type { UsageService } from './usage.service.js';
 
 const UsageActionEnum = builder.enumType('UsageAction', {
@@ -54,11 +54,11 @@ builder.queryField('usage', (t) =>
     type: UsageStatsRef,
     description: "Your usage (calls you made and calls charged to you); operators may ask for anyone's, or everyone's without userId.",
     authScopes: { caller: true },
-    args: { userId: t.arg.id(), start: t.arg({ type: 'DateTime' }), end: t.arg({ type: 'DateTime' }), recentLimit: t.arg.int() },
+    args: { userId: t.arg.globalID({ for: [UserRef] }), start: t.arg({ type: 'DateTime' }), end: t.arg({ type: 'DateTime' }), recentLimit: t.arg.int() },
     resolve: (_root, args, context) => {
       const actor = requireActor(context);
       const isOperator = context.viewer?.user.isOperator === true && !context.viewer.apiKey;
-      const asked = args.userId ? parseGlobalId(String(args.userId), 'User') : null;
+      const asked = args.userId?.id ?? null;
       if (asked && asked !== actor.userId && asked !== actor.billedUserId && !isOperator) throw forbidden('usage.othersNeedOperator');
       const recentLimit = args.recentLimit ?? 10;
       if (recentLimit < 0 || recentLimit > 100) throw badInput('input.pageSize', { argument: 'recentLimit', max: 100 });
