@@ -1,10 +1,13 @@
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { MessageEvent } from '../modules/chat/message-events.js';
-import { planTokenDelta } from './token-delta-plan.js';
+import { type DeltaEvent, planTokenDelta, type TokenDeltaPlan } from './token-delta-plan.js';
 
 /** Events whose result depends only on the event and the operation, never on who receives it. */
-const isShareable = (event: unknown) => (event as { type?: string } | null)?.type === 'TokenDelta';
+const isShareable = (event: unknown): event is DeltaEvent => {
+  const type = (event as { type?: string } | null)?.type;
+  return type === 'TokenDelta' || type === 'ReasoningDelta';
+};
 
 /**
  * Token events are most of what a gateway sends, so they skip GraphQL
@@ -35,10 +38,16 @@ export function useSharedEventResults(): Plugin {
         const source = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in source)) return source;
         const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-        const plan = planTokenDelta(args.document, args.operationName);
+        // Planned on first use: most replies have no thinking, so most subscriptions never need a reasoning plan.
+        const plans = new Map<DeltaEvent['type'], TokenDeltaPlan | null>();
+        const planFor = (type: DeltaEvent['type']) => {
+          if (!plans.has(type)) plans.set(type, planTokenDelta(args.document, args.operationName, type));
+          return plans.get(type)!;
+        };
         const run = (event: unknown): ExecutionResult | Promise<ExecutionResult> => {
           if (!isShareable(event)) return execute({ ...args, rootValue: event });
-          return plan ? plan(event as Extract<MessageEvent, { type: 'TokenDelta' }>) : executeShared(args, event as object);
+          const plan = planFor(event.type);
+          return plan ? plan(event) : executeShared(args, event);
         };
         // A hand-written iterator, so return() reaches the source at once even while a next() is pending.
         const mapped: AsyncIterableIterator<ExecutionResult> = {

@@ -2,27 +2,33 @@ import { getOperationAST, Kind, type DocumentNode, type ExecutionResult, type Fr
 import type { MessageEvent } from '../modules/chat/message-events.js';
 import { encodeGlobalId } from './global-id.js';
 
-type TokenDelta = Extract<MessageEvent, { type: 'TokenDelta' }>;
-export type TokenDeltaPlan = (event: TokenDelta) => ExecutionResult;
+/** The streamed text events: an answer's tokens and a reasoning model's thinking, alike but for their type. */
+export type DeltaEvent = Extract<MessageEvent, { type: 'TokenDelta' | 'ReasoningDelta' }>;
+export type TokenDeltaPlan = (event: DeltaEvent) => ExecutionResult;
 
-const tokenDeltaFields: Record<string, (event: TokenDelta) => unknown> = {
-  __typename: () => 'TokenDelta',
+const deltaFields: Record<string, (event: DeltaEvent) => unknown> = {
+  __typename: (event) => event.type,
   messageId: (event) => encodeGlobalId('Message', event.messageId),
   seq: (event) => event.seq,
   delta: (event) => event.delta,
 };
-/** Type conditions that hold for a TokenDelta, and those that never do. */
-const appliesToTokenDelta = new Set(['TokenDelta', 'MessageEvent']);
-const otherEventTypes = new Set(['ToolCallEvent', 'ToolResultEvent', 'MessageFinished']);
+const eventTypes = ['TokenDelta', 'ReasoningDelta', 'ToolCallEvent', 'ToolResultEvent', 'MessageFinished'];
 
-type Fields = Map<string, (event: TokenDelta) => unknown>;
+interface Conditions {
+  /** Type conditions that hold for the planned event type. */
+  applies: Set<string>;
+  /** Type conditions that never do. */
+  other: Set<string>;
+}
+
+type Fields = Map<string, (event: DeltaEvent) => unknown>;
 
 /** Collects response keys in the order GraphQL execution would; false when the selection needs real execution. */
-function collect(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, into: Fields): boolean {
+function collect(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, conditions: Conditions, into: Fields): boolean {
   for (const selection of selectionSet.selections) {
     if (selection.directives?.length) return false;
     if (selection.kind === Kind.FIELD) {
-      const value = tokenDeltaFields[selection.name.value];
+      const value = deltaFields[selection.name.value];
       if (!value || selection.selectionSet || selection.arguments?.length) return false;
       const key = selection.alias?.value ?? selection.name.value;
       if (!into.has(key)) into.set(key, value);
@@ -31,9 +37,9 @@ function collect(selectionSet: SelectionSetNode, fragments: Map<string, Fragment
     const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? fragments.get(selection.name.value) : selection;
     if (!fragment) return false;
     const condition = fragment.typeCondition?.name.value;
-    if (condition && otherEventTypes.has(condition)) continue;
-    if (condition && !appliesToTokenDelta.has(condition)) return false;
-    if (!collect(fragment.selectionSet, fragments, into)) return false;
+    if (condition && conditions.other.has(condition)) continue;
+    if (condition && !conditions.applies.has(condition)) return false;
+    if (!collect(fragment.selectionSet, fragments, conditions, into)) return false;
   }
   return true;
 }
@@ -45,7 +51,7 @@ function collect(selectionSet: SelectionSetNode, fragments: Map<string, Fragment
  * aliases and fragments are planned; anything else (directives, say) returns
  * null and the event is executed as usual. The operation has been validated.
  */
-export function planTokenDelta(document: DocumentNode, operationName?: string | null): TokenDeltaPlan | null {
+export function planTokenDelta(document: DocumentNode, operationName?: string | null, type: DeltaEvent['type'] = 'TokenDelta'): TokenDeltaPlan | null {
   const operation = getOperationAST(document, operationName);
   if (!operation || operation.operation !== 'subscription' || operation.selectionSet.selections.length !== 1) return null;
   const root = operation.selectionSet.selections[0]!;
@@ -55,7 +61,8 @@ export function planTokenDelta(document: DocumentNode, operationName?: string | 
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
   const fields: Fields = new Map();
-  if (!collect(root.selectionSet, fragments, fields)) return null;
+  const conditions = { applies: new Set([type, 'MessageEvent']), other: new Set(eventTypes.filter((other) => other !== type)) };
+  if (!collect(root.selectionSet, fragments, conditions, fields)) return null;
   const rootKey = root.alias?.value ?? root.name.value;
   const entries = [...fields];
   return (event) => {

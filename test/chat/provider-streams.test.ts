@@ -98,3 +98,41 @@ describe('reasoning is liveness', () => {
     expect(message).toMatchObject({ status: 'FAILED', reasoning: 'think1 think2 ', content: '', error: { code: 'UPSTREAM_TIMEOUT' } });
   });
 });
+
+describe('reasoning as part of a reply', () => {
+  test('a follower reconnecting with after: seq gets the rest of the thinking and the answer', async () => {
+    gateway.upstream.behave({ thinking: 4, tokens: 3 });
+    const { user, message } = await stream();
+    const replayed = (
+      await user.subscribe(
+        `subscription ($id: ID!) { messageStream(messageId: $id, after: 2) { __typename seq ... on ReasoningDelta { delta } ... on TokenDelta { delta } } }`,
+        { id: message.id },
+      ).done
+    ).map((data: any) => data.messageStream);
+    expect(replayed.map((event: any) => [event.__typename, event.seq])).toEqual([
+      ['ReasoningDelta', 3],
+      ['ReasoningDelta', 4],
+      ['TokenDelta', 5],
+      ['TokenDelta', 6],
+      ['TokenDelta', 7],
+      ['MessageFinished', 8],
+    ]);
+    expect(joined(replayed, 'ReasoningDelta')).toBe('think3 think4 ');
+  });
+
+  test('in an encrypted conversation the thinking is sealed at rest like the answer', async () => {
+    const user = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    gateway.upstream.behave({ thinking: 3, reply: 'The code is safe.' });
+    const secret = 'correct horse battery staple';
+    const chat = await user.execute(`mutation ($input: SendMessageInput!) { chat(input: $input) { replies { id status content reasoning } } }`, {
+      input: { content: 'think about LOCKER-77', models: ['fake-private'], secret },
+    });
+    expect(chat.errors).toBeUndefined();
+    expect(chat.data.chat.replies[0]).toMatchObject({ status: 'COMPLETE', content: 'The code is safe.', reasoning: 'think1 think2 think3 ' });
+    const stored = await gateway.app.services.db.prisma.message.findFirstOrThrow({ where: { role: 'ASSISTANT', conversation: { ownerId: user.id } } });
+    expect(stored.reasoning).not.toContain('think');
+    expect(stored.reasoning.length).toBeGreaterThan(0);
+    const withoutSecret = await user.execute(`query ($id: ID!) { node(id: $id) { ... on Message { reasoning } } }`, { id: chat.data.chat.replies[0].id });
+    expect(withoutSecret.data.node.reasoning).toBe('');
+  });
+});

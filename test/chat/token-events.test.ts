@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startGateway, type Gateway } from '../support/harness.js';
 import { CHAT } from '../support/operations.js';
 
-// Token events skip GraphQL execution: their result is built from the
+// Token and reasoning events skip GraphQL execution: their result is built from the
 // operation's selection. A directive makes the gateway execute them as
 // usual, so each selection below is followed both ways and must match.
 let gateway: Gateway;
@@ -24,11 +24,12 @@ const selections = [
      }
    }
    fragment Base on MessageEvent { seq messageId ... on TokenDelta { delta } }`,
+  `subscription ($id: ID!) { messageStream(messageId: $id) { seq FIELD ... on ReasoningDelta { thought: delta __typename } ... on TokenDelta { delta } } }`,
 ];
 
 test('token events built from the selection equal those GraphQL execution produces', async () => {
   const alice = gateway.guest();
-  gateway.upstream.behave({ tokens: 6 });
+  gateway.upstream.behave({ thinking: 2, tokens: 6 });
   const chat = await alice.execute(CHAT, { input: { content: 'six tokens please' } });
   const reply = chat.data.chat.replies[0];
   expect(reply.status).toBe('COMPLETE');
@@ -36,11 +37,14 @@ test('token events built from the selection equal those GraphQL execution produc
   for (const selection of selections) {
     const planned = await alice.subscribe(selection.replace('FIELD', ''), { id: reply.id }).done;
     const executed = await alice.subscribe(selection.replace('FIELD', 'seq @include(if: true)'), { id: reply.id }).done;
-    expect(planned).toHaveLength(7);
+    expect(planned).toHaveLength(9);
     // Same values in the same key order, so byte-for-byte the same messages.
     expect(planned.map((event) => JSON.stringify(event))).toEqual(executed.map((event) => JSON.stringify(event)));
   }
 
-  const [first] = await alice.subscribe(selections[1]!.replace('FIELD', ''), { id: reply.id }).done;
-  expect(first).toEqual({ events: { seq: 1, messageId: reply.id, delta: 'tok1 ', text: 'tok1 ', kind: 'TokenDelta', id: reply.id } });
+  const [thinking, , answer] = await alice.subscribe(selections[1]!.replace('FIELD', ''), { id: reply.id }).done;
+  expect(thinking).toEqual({ events: { seq: 1, messageId: reply.id, kind: 'ReasoningDelta', id: reply.id } });
+  expect(answer).toEqual({ events: { seq: 3, messageId: reply.id, delta: 'tok1 ', text: 'tok1 ', kind: 'TokenDelta', id: reply.id } });
+  const [thought] = await alice.subscribe(selections[2]!.replace('FIELD', ''), { id: reply.id }).done;
+  expect(thought).toEqual({ messageStream: { seq: 1, thought: 'think1 ', __typename: 'ReasoningDelta' } });
 });
