@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createDemoFetch, DEMO_BASE_URL } from '../../src/lib/llm/demo-provider.js';
-import { describeRequest, embed } from '../../src/lib/llm/wire-responder.js';
+import { describeRequest, embed } from '../../src/lib/llm/demo-replies.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { eventually } from '../support/harness.js';
 

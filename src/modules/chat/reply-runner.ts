@@ -1,4 +1,5 @@
 import type { MessageStatus } from '../../generated/prisma/enums.js';
+import type { Clock } from '../../lib/clock.js';
 import { UserFacingError } from '../../lib/errors.js';
 import type { ProviderRegistry } from '../../lib/llm/provider-registry.js';
 import type { UpstreamPolicy } from '../../lib/llm/upstream-policy.js';
@@ -32,6 +33,8 @@ export interface ReplyRunnerDeps {
   logger: Logger;
   flushIntervalMs: number;
   upstream: UpstreamPolicy;
+  /** Time as replies see it; tests pass their own. */
+  clock?: Clock;
 }
 
 export interface ReplyTurn {
@@ -90,7 +93,15 @@ export function createReplyRunner(deps: ReplyRunnerDeps) {
     });
     if (candidates[0]?.model !== planned.model) throw new UserFacingError('PROVIDER_UNAVAILABLE', 'provider.unavailable', { model: planned.model.id });
     const generation = startGeneration(
-      { store, eventLog: deps.eventLog, logger: deps.logger, flushIntervalMs: deps.flushIntervalMs, costOf: deps.catalog.costOf, policy: deps.upstream },
+      {
+        store,
+        eventLog: deps.eventLog,
+        logger: deps.logger,
+        flushIntervalMs: deps.flushIntervalMs,
+        costOf: deps.catalog.costOf,
+        policy: deps.upstream,
+        clock: deps.clock,
+      },
       {
         messageId: turn.messageId,
         conversationId: turn.conversationId,

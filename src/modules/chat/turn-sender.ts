@@ -39,6 +39,8 @@ export interface TurnSenderDeps {
   templates: TemplatesService;
   memories: MemoriesService;
   webSearch: WebSearch;
+  /** Ids of new conversations and messages (time-ordered UUIDs unless a test chooses). */
+  generateId?: () => string;
 }
 
 const MAX_CLIENT_MESSAGE_ID = 200;
@@ -141,7 +143,7 @@ export function createTurnSender(deps: TurnSenderDeps) {
    */
   let turnsBeingStored = 0;
   async function storeAndLaunch(actor: Actor, input: SendMessageRequest, turn: PreparedTurn): Promise<SendResult> {
-    const ids = newTurnIds(turn.existing?.id, turn.plans.length);
+    const ids = newTurnIds(turn.existing?.id, turn.plans.length, deps.generateId);
     const launchAll = (admitted?: Promise<boolean>) => {
       for (const [index, planned] of turn.plans.entries()) {
         runner.launch(

@@ -24,8 +24,8 @@ export interface TurnIds {
 }
 
 /** Ids for a turn of `replies` replies, in `conversationId` or a new conversation. */
-export function newTurnIds(conversationId: string | undefined, replies: number): TurnIds {
-  return { conversationId: conversationId ?? uuidv7(), questionId: uuidv7(), replyIds: Array.from({ length: replies }, () => uuidv7()) };
+export function newTurnIds(conversationId: string | undefined, replies: number, generateId: () => string = uuidv7): TurnIds {
+  return { conversationId: conversationId ?? generateId(), questionId: generateId(), replyIds: Array.from({ length: replies }, () => generateId()) };
 }
 
 export interface StoredTurn {
