@@ -142,6 +142,41 @@ describe('batch jobs', () => {
     expect(await balanceOf(user.id)).toBe(1_000_000 - spent);
   });
 
+  test('an answer that cannot be stored is charged once, and its reservation is not refunded again', async () => {
+    const prisma = gateway.app.services.db.prisma;
+    const user = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    // PostgreSQL text cannot hold a NUL character, so the answer is produced (and billed by the provider) but its row update fails.
+    gateway.upstream.behave({ reply: 'unstorable \u0000 answer' });
+    const id = (await user.execute(SUBMIT, { input: { model: 'fake-a', requests: requests(3, 'nul') } })).data.submitBatch.id;
+    await eventually(async () => (await prisma.batchRequest.count({ where: { jobId: await rawId(id), status: { in: ['PENDING', 'RUNNING'] } } })) === 0);
+    const job = await finished(user, id);
+    expect(job).toMatchObject({ status: 'FAILED', completed: 0, failed: 3 });
+
+    const rows = await prisma.batchRequest.findMany({ where: { jobId: await rawId(id) }, orderBy: { position: 'asc' } });
+    const model = gateway.app.services.catalog.find('fake-a')!;
+    // The fake provider counts ceil(length / 4) + 3 tokens per prompt message and one per word of the answer.
+    const charges = rows.map((row) =>
+      gateway.app.services.credits.creditsFor(gateway.app.services.catalog.costOf(model, Math.ceil(row.content.length / 4) + 3, 3)),
+    );
+    for (const [index, row] of rows.entries()) {
+      const entries = await prisma.creditLedgerEntry.findMany({ where: { reference: row.id } });
+      expect(entries.map((entry) => entry.kind).sort()).toEqual(['refund', 'reserve']);
+      expect(entries.reduce((sum, entry) => sum + entry.delta, 0)).toBe(-charges[index]!);
+      expect(gateway.app.services.credits.creditsFor(row.cost ?? 0)).toBe(charges[index]);
+      expect(row).toMatchObject({ status: 'FAILED', errorCode: 'INTERNAL', response: null });
+    }
+    const charged = charges.reduce((sum, charge) => sum + charge, 0);
+    expect(charged).toBeGreaterThan(0);
+    expect(await balanceOf(user.id)).toBe(1_000_000 - charged);
+    expect(job.cost).toBeCloseTo(
+      rows.reduce((sum, row) => sum + (row.cost ?? 0), 0),
+      9,
+    );
+    const usage = await prisma.usageEvent.findMany({ where: { billedUserId: user.id, action: 'BATCH' } });
+    expect(usage).toHaveLength(3);
+    expect(usage.reduce((sum, event) => sum + gateway.app.services.credits.creditsFor(event.cost), 0)).toBe(charged);
+  });
+
   test('a job taken over from a dead instance returns its open reservations, keeps its settled ones, and runs again under new references', async () => {
     const prisma = gateway.app.services.db.prisma;
     const credits = gateway.app.services.credits;

@@ -88,7 +88,32 @@ export function createBatchService(deps: BatchDeps) {
    */
   const ledgerReference = (request: Pick<BatchRequest, 'id' | 'attempt'>) => (request.attempt <= 1 ? request.id : `${request.id}:${request.attempt}`);
 
-  /** One request: reserve its worst case, ask the model, store the answer, settle on the real usage. */
+  /** Asks the model; throws when there is no answer. */
+  async function ask(model: CatalogModel, messages: ChatCompletionMessageParam[], outputBudget: number, signal: AbortSignal) {
+    const client = deps.registry.clientFor(model.provider);
+    if (!client) throw new UserFacingError('PROVIDER_UNAVAILABLE', 'provider.unavailable', { model: model.id });
+    const completion = await client.chat.completions.create(
+      {
+        model: model.id,
+        messages,
+        ...(model.provider === 'openai' ? { max_completion_tokens: outputBudget } : { max_tokens: outputBudget }),
+      },
+      // Before an answer exists a retry costs nothing, so the SDK's own retries (Retry-After honoured) apply.
+      { signal, maxRetries: config.upstream.maxRetries, timeout: config.upstream.totalTimeoutMs },
+    );
+    const text = completion.choices[0]?.message?.content ?? '';
+    const inputTokens = completion.usage?.prompt_tokens ?? promptTokens(messages, model.id);
+    const outputTokens = completion.usage?.completion_tokens ?? countTokens(text, model.id);
+    return { text, inputTokens, outputTokens, cost: catalog.costOf(model, inputTokens, outputTokens) };
+  }
+
+  /**
+   * One request: reserve its worst case, ask the model, settle, store the
+   * answer. The reservation is settled once, at the point the outcome is
+   * known: refunded whole when the provider gave no answer, charged the real
+   * usage as soon as it did, before its result is stored (so a result that
+   * cannot be stored is still paid for, and nothing settles it again).
+   */
   async function runRequest(job: BatchJob, model: CatalogModel, request: BatchRequest, signal: AbortSignal) {
     const messages: ChatCompletionMessageParam[] = [
       ...(job.systemPrompt ? [{ role: 'system' as const, content: job.systemPrompt }] : []),
@@ -107,25 +132,9 @@ export function createBatchService(deps: BatchDeps) {
       return;
     }
     const startedAt = Date.now();
+    let answer: Awaited<ReturnType<typeof ask>>;
     try {
-      const client = deps.registry.clientFor(model.provider);
-      if (!client) throw new UserFacingError('PROVIDER_UNAVAILABLE', 'provider.unavailable', { model: model.id });
-      const completion = await client.chat.completions.create(
-        {
-          model: model.id,
-          messages,
-          ...(model.provider === 'openai' ? { max_completion_tokens: outputBudget } : { max_tokens: outputBudget }),
-        },
-        // Before an answer exists a retry costs nothing, so the SDK's own retries (Retry-After honoured) apply.
-        { signal, maxRetries: config.upstream.maxRetries, timeout: config.upstream.totalTimeoutMs },
-      );
-      const text = completion.choices[0]?.message?.content ?? '';
-      const inputTokens = completion.usage?.prompt_tokens ?? promptTokens(messages, model.id);
-      const outputTokens = completion.usage?.completion_tokens ?? countTokens(text, model.id);
-      const cost = catalog.costOf(model, inputTokens, outputTokens);
-      await credits.settle(job.billedUserId, reservation, credits.creditsFor(cost), reference);
-      await finishRequest(job, request, { status: 'SUCCEEDED', response: text, inputTokens, outputTokens, cost });
-      await deps.usage.record({ actor, modelId: model.id, action: 'BATCH', inputTokens, outputTokens, cost, success: true, latencyMs: Date.now() - startedAt });
+      answer = await ask(model, messages, outputBudget, signal);
     } catch (error) {
       await credits.settle(job.billedUserId, reservation, 0, reference);
       if (signal.aborted) {
@@ -139,7 +148,36 @@ export function createBatchService(deps: BatchDeps) {
         errorMessage: error instanceof Error ? error.message.slice(0, 500) : 'failed',
       });
       await deps.usage.record({ actor, modelId: model.id, action: 'BATCH', cost: 0, success: false, latencyMs: Date.now() - startedAt });
+      return;
     }
+    const { text, inputTokens, outputTokens, cost } = answer;
+    await credits.settle(job.billedUserId, reservation, credits.creditsFor(cost), reference);
+    let stored = true;
+    try {
+      await finishRequest(job, request, { status: 'SUCCEEDED', response: text, inputTokens, outputTokens, cost });
+    } catch (error) {
+      // Paid for but lost: the request fails with what it cost, so the job's cost still matches what was charged.
+      stored = false;
+      deps.logger.error({ err: error, jobId: job.id, requestId: request.id }, 'storing a batch answer failed');
+      await finishRequest(job, request, {
+        status: 'FAILED',
+        errorCode: 'INTERNAL',
+        errorMessage: 'The answer could not be stored.',
+        inputTokens,
+        outputTokens,
+        cost,
+      });
+    }
+    await deps.usage.record({
+      actor,
+      modelId: model.id,
+      action: 'BATCH',
+      inputTokens,
+      outputTokens,
+      cost,
+      success: stored,
+      latencyMs: Date.now() - startedAt,
+    });
   }
 
   async function finishRequest(
