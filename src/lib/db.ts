@@ -81,8 +81,11 @@ async function startEmbedded(dataDir: string) {
   if (!inMemory) await mkdir(dataDir, { recursive: true });
   const release = inMemory ? async () => {} : await claimDataDir(dataDir);
   const pglite = new PGlite(inMemory ? undefined : path.join(dataDir, 'pglite'));
-  // PGlite is single-connection; the socket server lets the same pg driver reach it.
-  const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 1 });
+  // PGlite is single-connection; the socket server lets the same pg driver reach it, queueing every
+  // connection's queries (a transaction's run together). The pool holds one connection, but it drops a
+  // connection whose query failed and connects again at once, while the server is still closing the old
+  // one: with room for only one, that reconnect was refused and the statement after any failed one failed.
+  const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 2 });
   await server.start();
   return {
     url: `postgres://postgres@${server.getServerConn()}/postgres?sslmode=disable`,

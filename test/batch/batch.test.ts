@@ -142,6 +142,101 @@ describe('batch jobs', () => {
     expect(await balanceOf(user.id)).toBe(1_000_000 - spent);
   });
 
+  test('an answer that cannot be stored is charged once, and its reservation is not refunded again', async () => {
+    const prisma = gateway.app.services.db.prisma;
+    const user = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    // PostgreSQL text cannot hold a NUL character, so the answer is produced (and billed by the provider) but its row update fails.
+    gateway.upstream.behave({ reply: 'unstorable \u0000 answer' });
+    const id = (await user.execute(SUBMIT, { input: { model: 'fake-a', requests: requests(3, 'nul') } })).data.submitBatch.id;
+    await eventually(async () => (await prisma.batchRequest.count({ where: { jobId: await rawId(id), status: { in: ['PENDING', 'RUNNING'] } } })) === 0);
+    const job = await finished(user, id);
+    expect(job).toMatchObject({ status: 'FAILED', completed: 0, failed: 3 });
+
+    const rows = await prisma.batchRequest.findMany({ where: { jobId: await rawId(id) }, orderBy: { position: 'asc' } });
+    const model = gateway.app.services.catalog.find('fake-a')!;
+    // The fake provider counts ceil(length / 4) + 3 tokens per prompt message and one per word of the answer.
+    const charges = rows.map((row) =>
+      gateway.app.services.credits.creditsFor(gateway.app.services.catalog.costOf(model, Math.ceil(row.content.length / 4) + 3, 3)),
+    );
+    for (const [index, row] of rows.entries()) {
+      const entries = await prisma.creditLedgerEntry.findMany({ where: { reference: row.id } });
+      expect(entries.map((entry) => entry.kind).sort()).toEqual(['refund', 'reserve']);
+      expect(entries.reduce((sum, entry) => sum + entry.delta, 0)).toBe(-charges[index]!);
+      expect(gateway.app.services.credits.creditsFor(row.cost ?? 0)).toBe(charges[index]);
+      expect(row).toMatchObject({ status: 'FAILED', errorCode: 'INTERNAL', response: null });
+    }
+    const charged = charges.reduce((sum, charge) => sum + charge, 0);
+    expect(charged).toBeGreaterThan(0);
+    expect(await balanceOf(user.id)).toBe(1_000_000 - charged);
+    expect(job.cost).toBeCloseTo(
+      rows.reduce((sum, row) => sum + (row.cost ?? 0), 0),
+      9,
+    );
+    const usage = await prisma.usageEvent.findMany({ where: { billedUserId: user.id, action: 'BATCH' } });
+    expect(usage).toHaveLength(3);
+    expect(usage.reduce((sum, event) => sum + gateway.app.services.credits.creditsFor(event.cost), 0)).toBe(charged);
+  });
+
+  test('a job taken over from a dead instance returns its open reservations, keeps its settled ones, and runs again under new references', async () => {
+    const prisma = gateway.app.services.db.prisma;
+    const credits = gateway.app.services.credits;
+    const user = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    gateway.upstream.behave({ tokens: 4 });
+    // An instance mid-way through two requests: it had reserved for both, and had settled the second (its answer
+    // came back) but died before storing it. Then it stops heart-beating.
+    const job = await prisma.batchJob.create({
+      data: {
+        ownerId: user.id,
+        billedUserId: user.id,
+        tier: 'PRO',
+        modelId: 'fake-a',
+        total: 2,
+        status: 'RUNNING',
+        claimedBy: 'gone',
+        heartbeatAt: new Date(),
+      },
+    });
+    const [open, settled] = await Promise.all(
+      ['open', 'settled'].map((customId, position) =>
+        prisma.batchRequest.create({ data: { jobId: job.id, position, customId, content: `${customId} question`, status: 'RUNNING', attempt: 1 } }),
+      ),
+    );
+    await credits.reserve(prisma, user.id, 5_000, open!.id);
+    await credits.reserve(prisma, user.id, 5_000, settled!.id);
+    await credits.settle(user.id, 5_000, 3_000, settled!.id);
+    expect(await balanceOf(user.id)).toBe(1_000_000 - 5_000 - 3_000);
+    await prisma.batchJob.update({ where: { id: job.id }, data: { heartbeatAt: new Date(Date.now() - 3_600_000) } });
+
+    await eventually(async () => (await prisma.batchJob.findUniqueOrThrow({ where: { id: job.id } })).status === 'COMPLETED', 20_000);
+    const rows = await prisma.batchRequest.findMany({ where: { jobId: job.id }, orderBy: { position: 'asc' } });
+    expect(rows.map((row) => [row.status, row.attempt])).toEqual([
+      ['SUCCEEDED', 2],
+      ['SUCCEEDED', 2],
+    ]);
+
+    let charged = 3_000;
+    for (const row of rows) {
+      const firstAttempt = await prisma.creditLedgerEntry.findMany({ where: { reference: row.id }, orderBy: { kind: 'asc' } });
+      expect(firstAttempt.map((entry) => [entry.kind, entry.delta])).toEqual(
+        row.id === open!.id
+          ? [
+              ['refund', 5_000],
+              ['reserve', -5_000],
+            ]
+          : [
+              ['refund', 2_000],
+              ['reserve', -5_000],
+            ],
+      );
+      const secondAttempt = await prisma.creditLedgerEntry.findMany({ where: { reference: `${row.id}:2` }, orderBy: { kind: 'asc' } });
+      expect(secondAttempt.map((entry) => entry.kind)).toEqual(['refund', 'reserve']);
+      const charge = -(secondAttempt[0]!.delta + secondAttempt[1]!.delta);
+      expect(charge).toBe(credits.creditsFor(row.cost!));
+      charged += charge;
+    }
+    expect(await balanceOf(user.id)).toBe(1_000_000 - charged);
+  });
+
   test('two workers on one database: each job is claimed once and every request answered exactly once', async () => {
     const services = gateway.app.services;
     // A second worker with its own identity, as another instance would run.

@@ -152,6 +152,14 @@ describe.each(kinds.filter((kind) => kind.enabled))('$kind database', ({ kind, o
     expect({ total: statements.total - beforeFind.total, writes: statements.writes - beforeFind.writes }).toEqual({ total: 1, writes: 0 });
   });
 
+  test('a failed statement leaves the next one unaffected', async () => {
+    const { prisma } = opened.database;
+    for (let round = 0; round < 3; round += 1) {
+      await expect(prisma.$queryRaw`SELECT 1 / ${0}::int AS quotient`).rejects.toThrow(/division by zero/);
+      expect(await prisma.$queryRaw`SELECT ${round}::int AS round`).toEqual([{ round }]);
+    }
+  });
+
   test('close() resolves', async () => {
     opened.closed = true;
     await expect(opened.database.close()).resolves.toBeUndefined();

@@ -148,8 +148,9 @@ describe('credits', () => {
     const perCall = -reservation!.delta;
     await gateway.app.services.admin.setCredits(user.id, perCall * 5 + Math.floor(perCall / 2));
 
-    // Replies wait before their first token, so no refund lands while the 50 race.
-    gateway.upstream.behave({ tokens: 3, firstTokenDelayMs: 1_500 });
+    // Replies wait before their first token, so no refund lands while the 50 race (which can take over two seconds
+    // on a busy machine: with a shorter wait the first replies' refunds paid for later ones).
+    gateway.upstream.behave({ tokens: 3, firstTokenDelayMs: 5_000 });
     const results = await Promise.all(Array.from({ length: 50 }, () => user.execute(SEND_MESSAGE, { input: { content: 'same question' } })));
     const succeeded = results.filter((result) => !result.errors);
     const refused = results.filter((result) => codeOf(result) === 'INSUFFICIENT_CREDITS');
@@ -159,7 +160,7 @@ describe('credits', () => {
     expect(await balanceOf(user.id)).toBeGreaterThanOrEqual(0);
 
     // A reply's refund lands just after its row is marked finished: wait for all six (the first call's and the five).
-    await eventually(async () => (await gateway.app.services.db.prisma.creditLedgerEntry.count({ where: { userId: user.id, kind: 'refund' } })) === 6, 10_000);
+    await eventually(async () => (await gateway.app.services.db.prisma.creditLedgerEntry.count({ where: { userId: user.id, kind: 'refund' } })) === 6, 15_000);
     const balance = await balanceOf(user.id);
     expect(balance).toBeGreaterThanOrEqual(0);
     expect(await ledgerSum(user.id)).toBe(balance);

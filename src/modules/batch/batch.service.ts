@@ -81,7 +81,39 @@ export function createBatchService(deps: BatchDeps) {
     apiKeyId: job.apiKeyId ?? undefined,
   });
 
-  /** One request: reserve its worst case, ask the model, store the answer, settle on the real usage. */
+  /**
+   * The ledger reference of a request's current attempt: its id for the first,
+   * "<id>:<n>" for a later one, so a request run again after a takeover
+   * reserves and settles anew without touching the earlier attempt's rows.
+   */
+  const ledgerReference = (request: Pick<BatchRequest, 'id' | 'attempt'>) => (request.attempt <= 1 ? request.id : `${request.id}:${request.attempt}`);
+
+  /** Asks the model; throws when there is no answer. */
+  async function ask(model: CatalogModel, messages: ChatCompletionMessageParam[], outputBudget: number, signal: AbortSignal) {
+    const client = deps.registry.clientFor(model.provider);
+    if (!client) throw new UserFacingError('PROVIDER_UNAVAILABLE', 'provider.unavailable', { model: model.id });
+    const completion = await client.chat.completions.create(
+      {
+        model: model.id,
+        messages,
+        ...(model.provider === 'openai' ? { max_completion_tokens: outputBudget } : { max_tokens: outputBudget }),
+      },
+      // Before an answer exists a retry costs nothing, so the SDK's own retries (Retry-After honoured) apply.
+      { signal, maxRetries: config.upstream.maxRetries, timeout: config.upstream.totalTimeoutMs },
+    );
+    const text = completion.choices[0]?.message?.content ?? '';
+    const inputTokens = completion.usage?.prompt_tokens ?? promptTokens(messages, model.id);
+    const outputTokens = completion.usage?.completion_tokens ?? countTokens(text, model.id);
+    return { text, inputTokens, outputTokens, cost: catalog.costOf(model, inputTokens, outputTokens) };
+  }
+
+  /**
+   * One request: reserve its worst case, ask the model, settle, store the
+   * answer. The reservation is settled once, at the point the outcome is
+   * known: refunded whole when the provider gave no answer, charged the real
+   * usage as soon as it did, before its result is stored (so a result that
+   * cannot be stored is still paid for, and nothing settles it again).
+   */
   async function runRequest(job: BatchJob, model: CatalogModel, request: BatchRequest, signal: AbortSignal) {
     const messages: ChatCompletionMessageParam[] = [
       ...(job.systemPrompt ? [{ role: 'system' as const, content: job.systemPrompt }] : []),
@@ -90,36 +122,21 @@ export function createBatchService(deps: BatchDeps) {
     const outputBudget = Math.min(model.maxOutputTokens || config.maxOutputTokensPerReply, config.maxOutputTokensPerReply);
     const estimatedInput = Math.ceil(promptTokens(messages, model.id) * 1.1) + 16;
     const reservation = credits.creditsFor(catalog.costOf(model, estimatedInput, outputBudget));
+    const reference = ledgerReference(request);
     const actor = actorOfJob(job);
     try {
-      await credits.reserve(prisma, job.billedUserId, reservation, request.id);
+      await credits.reserve(prisma, job.billedUserId, reservation, reference);
     } catch (error) {
       const code = error instanceof UserFacingError ? error.code : 'INTERNAL';
       await finishRequest(job, request, { status: 'FAILED', errorCode: code, errorMessage: 'Not enough credits for this request.' });
       return;
     }
     const startedAt = Date.now();
+    let answer: Awaited<ReturnType<typeof ask>>;
     try {
-      const client = deps.registry.clientFor(model.provider);
-      if (!client) throw new UserFacingError('PROVIDER_UNAVAILABLE', 'provider.unavailable', { model: model.id });
-      const completion = await client.chat.completions.create(
-        {
-          model: model.id,
-          messages,
-          ...(model.provider === 'openai' ? { max_completion_tokens: outputBudget } : { max_tokens: outputBudget }),
-        },
-        // Before an answer exists a retry costs nothing, so the SDK's own retries (Retry-After honoured) apply.
-        { signal, maxRetries: config.upstream.maxRetries, timeout: config.upstream.totalTimeoutMs },
-      );
-      const text = completion.choices[0]?.message?.content ?? '';
-      const inputTokens = completion.usage?.prompt_tokens ?? promptTokens(messages, model.id);
-      const outputTokens = completion.usage?.completion_tokens ?? countTokens(text, model.id);
-      const cost = catalog.costOf(model, inputTokens, outputTokens);
-      await credits.settle(job.billedUserId, reservation, credits.creditsFor(cost), request.id);
-      await finishRequest(job, request, { status: 'SUCCEEDED', response: text, inputTokens, outputTokens, cost });
-      await deps.usage.record({ actor, modelId: model.id, action: 'BATCH', inputTokens, outputTokens, cost, success: true, latencyMs: Date.now() - startedAt });
+      answer = await ask(model, messages, outputBudget, signal);
     } catch (error) {
-      await credits.settle(job.billedUserId, reservation, 0, request.id);
+      await credits.settle(job.billedUserId, reservation, 0, reference);
       if (signal.aborted) {
         await finishRequest(job, request, { status: 'CANCELLED' });
         return;
@@ -131,7 +148,36 @@ export function createBatchService(deps: BatchDeps) {
         errorMessage: error instanceof Error ? error.message.slice(0, 500) : 'failed',
       });
       await deps.usage.record({ actor, modelId: model.id, action: 'BATCH', cost: 0, success: false, latencyMs: Date.now() - startedAt });
+      return;
     }
+    const { text, inputTokens, outputTokens, cost } = answer;
+    await credits.settle(job.billedUserId, reservation, credits.creditsFor(cost), reference);
+    let stored = true;
+    try {
+      await finishRequest(job, request, { status: 'SUCCEEDED', response: text, inputTokens, outputTokens, cost });
+    } catch (error) {
+      // Paid for but lost: the request fails with what it cost, so the job's cost still matches what was charged.
+      stored = false;
+      deps.logger.error({ err: error, jobId: job.id, requestId: request.id }, 'storing a batch answer failed');
+      await finishRequest(job, request, {
+        status: 'FAILED',
+        errorCode: 'INTERNAL',
+        errorMessage: 'The answer could not be stored.',
+        inputTokens,
+        outputTokens,
+        cost,
+      });
+    }
+    await deps.usage.record({
+      actor,
+      modelId: model.id,
+      action: 'BATCH',
+      inputTokens,
+      outputTokens,
+      cost,
+      success: stored,
+      latencyMs: Date.now() - startedAt,
+    });
   }
 
   async function finishRequest(
@@ -160,14 +206,17 @@ export function createBatchService(deps: BatchDeps) {
     ]);
   }
 
-  /** Requests a dead instance left RUNNING go back to the queue, their reservations returned. */
+  /**
+   * Requests a dead instance left RUNNING go back to the queue, their
+   * reservations returned. A reservation that instance did settle stays as it
+   * was: the settle finds its row and changes nothing.
+   */
   async function recoverAbandoned(job: BatchJob) {
     const abandoned = await prisma.batchRequest.findMany({ where: { jobId: job.id, status: 'RUNNING' } });
     for (const request of abandoned) {
-      const entries = await prisma.creditLedgerEntry.findMany({ where: { reference: request.id } });
-      const reserved = -entries.filter((entry) => entry.kind === 'reserve').reduce((sum, entry) => sum + entry.delta, 0);
-      const returned = entries.filter((entry) => entry.kind === 'refund').reduce((sum, entry) => sum + entry.delta, 0);
-      if (reserved > returned) await credits.settle(job.billedUserId, reserved - returned, 0, request.id);
+      const reference = ledgerReference(request);
+      const reservation = await prisma.creditLedgerEntry.findFirst({ where: { reference, kind: 'reserve' } });
+      if (reservation) await credits.settle(reservation.userId, -reservation.delta, 0, reference);
       await prisma.batchRequest.update({ where: { id: request.id }, data: { status: 'PENDING' } });
     }
   }
@@ -213,11 +262,15 @@ export function createBatchService(deps: BatchDeps) {
         }
         const next = await prisma.batchRequest.findFirst({ where: { jobId: job.id, status: 'PENDING' }, orderBy: { position: 'asc' } });
         if (!next) break;
-        const { count } = await prisma.batchRequest.updateMany({ where: { id: next.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
+        const { count } = await prisma.batchRequest.updateMany({
+          where: { id: next.id, status: 'PENDING', attempt: next.attempt },
+          data: { status: 'RUNNING', attempt: { increment: 1 } },
+        });
         if (count === 0) continue;
+        const taken: BatchRequest = { ...next, status: 'RUNNING', attempt: next.attempt + 1 };
         const task = model
-          ? runRequest(job, model, next, aborter.signal)
-          : finishRequest(job, next, { status: 'FAILED', errorCode: 'BAD_USER_INPUT', errorMessage: `Model ${job.modelId} is no longer available.` });
+          ? runRequest(job, model, taken, aborter.signal)
+          : finishRequest(job, taken, { status: 'FAILED', errorCode: 'BAD_USER_INPUT', errorMessage: `Model ${job.modelId} is no longer available.` });
         const tracked = task
           .catch((error: unknown) => deps.logger.error({ err: error, jobId: job.id, requestId: next.id }, 'batch request failed unexpectedly'))
           .finally(() => inFlight.delete(tracked));

@@ -50,10 +50,32 @@ export function createCreditsService(prisma: PrismaClient) {
       }
     },
 
-    /** Returns what a reservation did not use; the charge never exceeds the reservation. */
-    async settle(userId: string, reserved: number, used: number, reference: string) {
+    /**
+     * Returns what a reservation did not use; the charge never exceeds the
+     * reservation. A reference is settled once: its refund row (written even
+     * when it returns nothing) is unique, and a settle that finds it already
+     * written changes nothing and returns false. True when this call settled.
+     */
+    async settle(userId: string, reserved: number, used: number, reference: string): Promise<boolean> {
       const refund = reserved - Math.min(reserved, used);
-      await credit(prisma, userId, refund, 'refund', reference);
+      const now = sqlNow();
+      // Locking the user row first serialises this with every other change to the balance, so balanceAfter is the
+      // balance this refund really produced; the balance moves only if the ledger row was written (all parts of one
+      // statement see the same snapshot, so the update is made to depend on the insert's output, not on a lookup).
+      const rows = await prisma.$queryRaw<Array<{ balanceAfter: number }>>`
+        WITH account AS (
+          SELECT "creditBalance" FROM "User" WHERE id = ${userId} FOR UPDATE
+        ), entry AS (
+          INSERT INTO "CreditLedgerEntry" (id, "userId", delta, "balanceAfter", kind, reference, "createdAt")
+          SELECT ${uuidv7()}, ${userId}, ${refund}::int, "creditBalance" + ${refund}::int, 'refund', ${reference}, ${now} FROM account
+          ON CONFLICT (reference, kind) WHERE reference IS NOT NULL AND kind IN ('reserve', 'charge', 'refund') DO NOTHING
+          RETURNING "balanceAfter"
+        ), refunded AS (
+          UPDATE "User" SET "creditBalance" = "creditBalance" + ${refund}::int, "updatedAt" = ${now}
+          WHERE id = ${userId} AND ${refund}::int <> 0 AND EXISTS (SELECT 1 FROM entry)
+        )
+        SELECT "balanceAfter" FROM entry`;
+      return rows.length > 0;
     },
 
     async balance(userId: string): Promise<number> {
