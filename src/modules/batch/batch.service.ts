@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/logger.js';
 import { countTokens } from '../../lib/tokens.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
-import { promptTokens } from '../chat/turn-budget.js';
+import { outputBudgetOf, promptTokens, reservationFor } from '../chat/turn-budget.js';
 import type { CreditsService } from '../credits/credits.service.js';
 import type { Actor } from '../identity/actor.js';
 import type { LimitsService } from '../limits/limits.service.js';
@@ -119,9 +119,9 @@ export function createBatchService(deps: BatchDeps) {
       ...(job.systemPrompt ? [{ role: 'system' as const, content: job.systemPrompt }] : []),
       { role: 'user', content: request.content },
     ];
-    const outputBudget = Math.min(model.maxOutputTokens || config.maxOutputTokensPerReply, config.maxOutputTokensPerReply);
-    const estimatedInput = Math.ceil(promptTokens(messages, model.id) * 1.1) + 16;
-    const reservation = credits.creditsFor(catalog.costOf(model, estimatedInput, outputBudget));
+    // The same worst case a chat reply reserves: the context with a margin, plus the whole output budget.
+    const outputBudget = outputBudgetOf(model, config.maxOutputTokensPerReply);
+    const reservation = reservationFor({ costOf: catalog.costOf, creditsFor: credits.creditsFor }, model, messages, outputBudget);
     const reference = ledgerReference(request);
     const actor = actorOfJob(job);
     try {
