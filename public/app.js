@@ -81,6 +81,8 @@ function usageLine(message) {
 }
 
 function replyColumn(reply) {
+  const thoughts = element('div', { class: 'thoughts' });
+  const thinking = element('details', { class: 'thinking', hidden: '' }, element('summary', {}, 'Thinking'), thoughts);
   const text = element('div', { class: 'text' });
   const status = element('span', { class: 'status' }, 'streaming');
   const meta = element('div', { class: 'meta' });
@@ -110,27 +112,34 @@ function replyColumn(reply) {
     'article',
     { class: 'reply', 'data-model': reply.model.id },
     element('header', {}, reply.model.id, status, stop),
+    thinking,
     text,
     meta,
     feedback,
   );
-  return { column, text, status, meta, stop, feedback };
+  return { column, thinking, thoughts, text, status, meta, stop, feedback };
 }
 
 function follow(reply, view) {
   socket.subscribe(
     {
-      query: /* GraphQL */ `subscription DemoFollow($id: ID!) { messageStream(messageId: $id) { __typename ... on TokenDelta { delta } ... on MessageFinished { message { status content usage { inputTokens outputTokens cost latencyMs } error { message } } } } }`,
+      query: /* GraphQL */ `subscription DemoFollow($id: ID!) { messageStream(messageId: $id) { __typename ... on ReasoningDelta { delta } ... on TokenDelta { delta } ... on MessageFinished { message { status content reasoning usage { inputTokens outputTokens cost latencyMs } error { message } } } } }`,
       variables: { id: reply.id },
     },
     {
       next: ({ data, errors }) => {
         if (errors) return showError(errors[0].message);
         const event = data.messageStream;
+        if (event.__typename === 'ReasoningDelta') {
+          view.thinking.hidden = false;
+          view.thoughts.textContent += event.delta;
+        }
         if (event.__typename === 'TokenDelta') view.text.textContent += event.delta;
         if (event.__typename === 'MessageFinished') {
           const message = event.message;
           view.text.textContent = message.content;
+          view.thoughts.textContent = message.reasoning;
+          view.thinking.hidden = !message.reasoning;
           view.status.textContent = message.status;
           view.meta.textContent = message.error ? message.error.message : usageLine(message);
           view.stop.remove();
@@ -153,7 +162,15 @@ async function send(event) {
   try {
     const data = await graphql(
       /* GraphQL */ `mutation DemoSend($input: SendMessageInput!) { sendMessage(input: $input) { conversation { id } userMessage { content } replies { id model { id } } } }`,
-      { input: { content, models: models.length ? models : null, conversationId } },
+      {
+        input: {
+          content,
+          models: models.length ? models : null,
+          conversationId,
+          enableThinking: $('#think').checked || null,
+          clientMessageId: crypto.randomUUID(),
+        },
+      },
     );
     const result = data.sendMessage;
     conversationId = result.conversation.id;

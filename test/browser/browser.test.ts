@@ -91,3 +91,25 @@ test('the demo page streams two models side by side, shows usage, takes feedback
   expect(feedback).toBe(1);
   await page.close();
 }, 60_000);
+
+test('the demo page shows what a reasoning model thinks, apart from its answer', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  gateway.upstream.behave({ thinking: 4, tokens: 5, delayMs: 20 });
+  await page.goto(`${gateway.url}/`);
+  await page.locator('body[data-ready="true"]').waitFor();
+  for (const box of await page.locator('input[name="model"]:checked').all()) await box.uncheck();
+  await page.locator('input[name="model"][value="fake-c"]').check();
+  await page.locator('#think').check();
+  await page.fill('#message', 'Think before you answer.');
+  await page.click('#send');
+
+  const reply = page.locator('.reply[data-model="fake-c"]');
+  await expect.poll(() => reply.locator('.status').innerText(), { timeout: 15_000 }).toBe('complete');
+  const thinking = reply.locator('details.thinking');
+  expect(await thinking.isVisible()).toBe(true);
+  await thinking.locator('summary').click();
+  expect(await thinking.locator('.thoughts').innerText()).toBe('think1 think2 think3 think4 ');
+  expect(await reply.locator('.text').innerText()).toBe('tok1 tok2 tok3 tok4 tok5 ');
+  expect(gateway.upstream.requests.at(-1)!.body.reasoning_effort).toBe('high');
+  await page.close();
+}, 60_000);
