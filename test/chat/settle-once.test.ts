@@ -17,29 +17,47 @@ const row = (gateway: Gateway, messageId: string) => gateway.app.services.db.pri
 const balanceOf = async (gateway: Gateway, userId: string) =>
   (await gateway.app.services.db.prisma.user.findUniqueOrThrow({ where: { id: userId } })).creditBalance;
 
-describe('without Redis: a reply left streaming by a previous run', () => {
-  const schema = `settle_${randomBytes(6).toString('hex')}`;
-  let a: Gateway;
-  let b: Gateway | undefined;
-  beforeAll(async () => {
-    a = await startGateway({ databaseUrl, databaseSchema: schema, orphanTimeoutMs: 600_000 });
-  });
+/** Starts gateways on one fresh PostgreSQL schema (and, with Redis, one key prefix); all are closed and the schema dropped after the describe. */
+function onOneSchema(options: { redis: boolean }) {
+  const shared = {
+    databaseUrl,
+    databaseSchema: `settle_${randomBytes(6).toString('hex')}`,
+    ...(options.redis ? { redisUrl, redisPrefix: `gateway-test-${randomBytes(6).toString('hex')}` } : {}),
+  };
+  const started: Gateway[] = [];
   afterAll(async () => {
-    await b?.close();
-    await a?.close();
-    await dropSchema(databaseUrl, schema);
+    for (const gateway of started.reverse()) await gateway.close();
+    await dropSchema(databaseUrl, shared.databaseSchema);
+  });
+  return async (overrides: Parameters<typeof startGateway>[0] = {}) => {
+    const gateway = await startGateway({ ...shared, ...overrides });
+    started.push(gateway);
+    return gateway;
+  };
+}
+
+/** A new user's reply running on `gateway`, with its GraphQL id and its row id. */
+async function runningReply(gateway: Gateway, behaviour: Parameters<Gateway['upstream']['behave']>[0], content: string) {
+  const user = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+  gateway.upstream.behave(behaviour);
+  const sent = await user.execute(SEND_MESSAGE, { input: { content } });
+  const messageId = (await gateway.app.services.db.prisma.message.findFirstOrThrow({ where: { role: 'ASSISTANT', conversation: { ownerId: user.id } } })).id;
+  return { user, replyId: sent.data.sendMessage.replies[0].id as string, conversationId: sent.data.sendMessage.conversation.id as string, messageId };
+}
+
+describe('without Redis: a reply left streaming by a previous run', () => {
+  const start = onOneSchema({ redis: false });
+  let a: Gateway;
+  beforeAll(async () => {
+    a = await start({ orphanTimeoutMs: 600_000 });
   });
 
   test('is failed, refunded and recorded when the next run starts, and its old runner cannot settle it again', async () => {
-    const user = await a.user({ tier: 'PRO', credits: 1_000_000 });
-    a.upstream.behave({ tokens: 50, stallAfter: 4 });
-    const sent = await user.execute(SEND_MESSAGE, { input: { content: 'take your time' } });
-    const replyId = sent.data.sendMessage.replies[0].id;
-    const messageId = (await a.app.services.db.prisma.message.findFirstOrThrow({ where: { role: 'ASSISTANT', conversation: { ownerId: user.id } } })).id;
+    const { user, replyId, messageId } = await runningReply(a, { tokens: 50, stallAfter: 4 }, 'take your time');
     await eventually(async () => (await row(a, messageId)).content.length > 0);
 
     // The next run on the same database finds the reply unfinished and takes it for dead.
-    b = await startGateway({ databaseUrl, databaseSchema: schema });
+    const b = await start();
     const failed = await row(b, messageId);
     expect(failed).toMatchObject({ status: 'FAILED', errorCode: 'INTERRUPTED' });
     expect((await ledger(b, messageId)).map((entry) => entry.kind)).toEqual(['reserve', 'refund']);
@@ -58,27 +76,16 @@ describe('without Redis: a reply left streaming by a previous run', () => {
 });
 
 describe('with Redis: two live instances', () => {
-  const schema = `settle_${randomBytes(6).toString('hex')}`;
-  const redisPrefix = `gateway-test-${randomBytes(6).toString('hex')}`;
+  const start = onOneSchema({ redis: true });
   let a: Gateway;
   let b: Gateway;
   beforeAll(async () => {
-    const shared = { databaseUrl, databaseSchema: schema, redisUrl, redisPrefix };
-    a = await startGateway(shared);
-    b = await startGateway(shared);
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-    await dropSchema(databaseUrl, schema);
+    a = await start();
+    b = await start();
   });
 
   test('deleting a conversation through one instance stops its reply running on the other', async () => {
-    const user = await a.user({ tier: 'PRO', credits: 1_000_000 });
-    a.upstream.behave({ tokens: 500, delayMs: 20 });
-    const sent = await user.execute(SEND_MESSAGE, { input: { content: 'a long one' } });
-    const conversationId = sent.data.sendMessage.conversation.id;
-    const messageId = (await a.app.services.db.prisma.message.findFirstOrThrow({ where: { role: 'ASSISTANT', conversation: { ownerId: user.id } } })).id;
+    const { user, conversationId, messageId } = await runningReply(a, { tokens: 500, delayMs: 20 }, 'a long one');
     await eventually(() => a.upstream.openStreams() === 1);
     expect(a.app.services.chat.runningCount()).toBe(1);
 
@@ -97,28 +104,16 @@ describe('with Redis: two live instances', () => {
 });
 
 describe('with Redis: an instance whose heartbeat lapsed', () => {
-  const schema = `settle_${randomBytes(6).toString('hex')}`;
-  const redisPrefix = `gateway-test-${randomBytes(6).toString('hex')}`;
+  const start = onOneSchema({ redis: true });
   let a: Gateway;
-  let b: Gateway;
   beforeAll(async () => {
-    const shared = { databaseUrl, databaseSchema: schema, redisUrl, redisPrefix };
     // A vouches for its replies far too rarely; B takes a reply nobody vouched for in 300 ms for dead.
-    a = await startGateway({ ...shared, orphanTimeoutMs: 600_000 });
-    b = await startGateway({ ...shared, orphanTimeoutMs: 300 });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-    await dropSchema(databaseUrl, schema);
+    a = await start({ orphanTimeoutMs: 600_000 });
+    await start({ orphanTimeoutMs: 300 });
   });
 
   test('has its reply ended by another instance once; its own final write then settles nothing', async () => {
-    const user = await a.user({ tier: 'PRO', credits: 1_000_000 });
-    a.upstream.behave({ tokens: 50, stallAfter: 4 });
-    const sent = await user.execute(SEND_MESSAGE, { input: { content: 'still there?' } });
-    const replyId = sent.data.sendMessage.replies[0].id;
-    const messageId = (await a.app.services.db.prisma.message.findFirstOrThrow({ where: { role: 'ASSISTANT', conversation: { ownerId: user.id } } })).id;
+    const { user, replyId, messageId } = await runningReply(a, { tokens: 50, stallAfter: 4 }, 'still there?');
     await eventually(async () => (await row(a, messageId)).status === 'FAILED');
     await eventually(async () => (await ledger(a, messageId)).length === 2);
     expect((await ledger(a, messageId)).map((entry) => entry.kind)).toEqual(['reserve', 'refund']);

@@ -32,20 +32,15 @@ export interface GenerationRequest {
   onFinish?: (summary: GenerationSummary) => Promise<void>;
 }
 
-export interface GenerationSummary {
-  status: MessageStatus;
+/** What the settlement of a reply is told: the stored figures, with the model that answered and the plaintext. */
+export type GenerationSummary = Pick<
+  FinishedReply,
+  'status' | 'inputTokens' | 'outputTokens' | 'reasoningTokens' | 'cachedInputTokens' | 'cost' | 'latencyMs' | 'timeToFirstTokenMs'
+> & {
   /** The model that produced the reply (a fallback, when the requested one failed). */
   model: CatalogModel;
   content: string;
-  inputTokens: number;
-  outputTokens: number;
-  reasoningTokens: number | null;
-  cachedInputTokens: number | null;
-  /** USD actually owed: zero when the provider failed before producing anything. */
-  cost: number;
-  latencyMs: number;
-  timeToFirstTokenMs: number | null;
-}
+};
 
 export interface GenerationDeps {
   store: MessageStore;

@@ -23,6 +23,7 @@ export interface FinishedReply {
   outputTokens: number;
   reasoningTokens: number | null;
   cachedInputTokens: number | null;
+  /** USD actually owed: zero when the provider failed before producing anything. */
   cost: number;
   latencyMs: number;
   timeToFirstTokenMs: number | null;
