@@ -1,6 +1,5 @@
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { MessageEvent } from '../modules/chat/message-events.js';
 import { type DeltaEvent, planTokenDelta, type TokenDeltaPlan } from './token-delta-plan.js';
 
 /** Events whose result depends only on the event and the operation, never on who receives it. */

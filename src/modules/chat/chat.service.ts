@@ -27,7 +27,7 @@ import { createReplyRunner } from './reply-runner.js';
 import { createReplyStream } from './reply-stream.js';
 import { createTurnAdmission } from './turn-admission.js';
 import { createTurnContext } from './turn-context.js';
-import { type PlanSettings, planWithFallbacks, privacyOf, requireVision, resolveModels, validateContent } from './turn-plan.js';
+import { type PlanSettings, planWithFallbacks, privacyOf, requireVision, resolveModels } from './turn-plan.js';
 import { createTurnSender } from './turn-sender.js';
 
 export interface SendMessageRequest {
