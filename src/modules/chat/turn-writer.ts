@@ -34,6 +34,22 @@ export interface StoredTurn {
   replies: Message[];
 }
 
+/** The turn's conversation statement: a new conversation, or the existing one touched (and its template kept). */
+function conversationStatement(turn: TurnToStore, conversationId: string, now: Prisma.Sql): Prisma.Sql {
+  const template = turn.conversation.template;
+  const templateVariables = template ? JSON.stringify(template.variables ?? {}) : null;
+  const given = turn.conversation;
+  return given.id !== undefined
+    ? Prisma.sql`UPDATE "Conversation" SET "updatedAt" = ${now},
+          "templateName" = COALESCE(${template?.name ?? null}, "templateName"),
+          "templateVariables" = CASE WHEN ${template ? 1 : 0} = 1 THEN ${templateVariables}::jsonb ELSE "templateVariables" END
+        WHERE id = ${conversationId} AND EXISTS (SELECT 1 FROM debit) RETURNING id`
+    : Prisma.sql`INSERT INTO "Conversation" (id, "ownerId", title, "systemPrompt", privacy, "templateName", "templateVariables", "createdAt", "updatedAt")
+        SELECT ${conversationId}, ${given.ownerId}, ${given.title}, ${given.systemPrompt},
+          CAST(${given.privacy} AS "Privacy"), ${template?.name ?? null}, ${templateVariables}::jsonb, ${now}, ${now}
+        FROM debit RETURNING id`;
+}
+
 /**
  * Stores a turn in one SQL statement (null when refused, or when its client key
  * already made a turn): the allowance and credits are taken
@@ -46,21 +62,8 @@ export async function writeTurn(prisma: PrismaClient, turn: TurnToStore): Promis
   const { conversationId, questionId, replyIds } = turn.ids ?? newTurnIds(turn.conversation.id, turn.replies.length);
   const total = turn.replies.reduce((sum, reply) => sum + reply.reservation, 0);
   const takesAllowance = turn.freeMessageLimit !== undefined;
-  const template = turn.conversation.template;
-  const templateVariables = template ? JSON.stringify(template.variables ?? {}) : null;
   const now = sqlNow();
-
-  const given = turn.conversation;
-  const conversation =
-    given.id !== undefined
-      ? Prisma.sql`UPDATE "Conversation" SET "updatedAt" = ${now},
-          "templateName" = COALESCE(${template?.name ?? null}, "templateName"),
-          "templateVariables" = CASE WHEN ${template ? 1 : 0} = 1 THEN ${templateVariables}::jsonb ELSE "templateVariables" END
-        WHERE id = ${conversationId} AND EXISTS (SELECT 1 FROM debit) RETURNING id`
-      : Prisma.sql`INSERT INTO "Conversation" (id, "ownerId", title, "systemPrompt", privacy, "templateName", "templateVariables", "createdAt", "updatedAt")
-        SELECT ${conversationId}, ${given.ownerId}, ${given.title}, ${given.systemPrompt},
-          CAST(${given.privacy} AS "Privacy"), ${template?.name ?? null}, ${templateVariables}::jsonb, ${now}, ${now}
-        FROM debit RETURNING id`;
+  const conversation = conversationStatement(turn, conversationId, now);
 
   // Rows are inserted in this order, so `position` puts the question before its replies.
   const messageRows = [
