@@ -130,7 +130,8 @@ builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKeyRef,
     description: 'A key for programs: `Authorization: Bearer <secret>`. Scopes: read, write, chat (all by default).',
-    authScopes: { member: true },
+    // `writer` so a read-only key is refused here; the service refuses every key with a message of its own.
+    authScopes: { $all: { member: true, writer: true } },
     args: {
       name: t.arg.string({ required: true }),
       allowExternalUsage: t.arg.boolean(),
@@ -143,7 +144,8 @@ builder.mutationFields((t) => ({
     },
   }),
   revokeApiKey: t.boolean({
-    authScopes: { member: true },
+    // Revoking changes state: a read-only or chat-only key may not revoke its owner's keys.
+    authScopes: { $all: { member: true, writer: true } },
     // No ApiKey object in the schema for `for:` to name; the resolver checks the type.
     args: { id: t.arg.globalID({ required: true }) },
     resolve: (_root, args, context) => context.services.apiKeys.revoke(context.viewer!, rawIdOf(args.id, 'ApiKey')),
