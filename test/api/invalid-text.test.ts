@@ -206,3 +206,30 @@ describe('an upload whose file name holds NUL', () => {
     expect((await uploadNamed('notes.txt', { query: UPLOAD, variables: { file: null } }, { 0: ['variables.file'] })).errors).toBeUndefined();
   });
 });
+
+describe('the refusal', () => {
+  test('is in the language the caller asked for', async () => {
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', 'accept-language': 'fr', ...alice.headers },
+      body: jsonBody(CREATE_MEMORY, { content: NUL }),
+    });
+    const body = (await response.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    expect(body.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+    expect(body.errors[0]!.message).toBe('« createMemory.content » contient un caractère interdit dans un texte (U+0000 ou un demi-codet UTF-16 isolé).');
+  });
+
+  test('also ends a subscription over SSE, and nothing is stored', async () => {
+    const before = await stored();
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...alice.headers },
+      body: jsonBody(CHAT_STREAM, { input: { content: HIGH } }),
+    });
+    const text = await response.text();
+    expect(text).toContain('"code":"BAD_USER_INPUT"');
+    expect(text).toContain('chatStream.input.content');
+    expect(text).not.toContain('INTERNAL_SERVER_ERROR');
+    expect(await stored()).toEqual(before);
+  });
+});
