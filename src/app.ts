@@ -11,6 +11,7 @@ import { graphqlErrorFrom, useClientErrors } from './graphql/errors.js';
 import { graphiqlDefaultQuery } from './graphql/graphiql.js';
 import { useOperationLog } from './graphql/logging.js';
 import { useUploadLimits } from './graphql/uploads.js';
+import { useValidTextArguments } from './graphql/text-arguments.js';
 import { useQueryLimits } from './graphql/limits.js';
 import { useSharedEventResults } from './graphql/shared-events.js';
 import { loadPersistedOperations, persistedQueryOf, usePersistedOperationList } from './graphql/persisted-operations.js';
@@ -104,6 +105,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       ...useQueryLimits(config.queryLimits),
       useSharedEventResults(),
       ...(persisted ? [usePersistedOperationList(persisted)] : []),
+      useValidTextArguments(),
       useClientErrors(logger),
       useOperationLog(logger),
     ],

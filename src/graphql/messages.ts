@@ -42,6 +42,7 @@ export const en: Catalog = {
   'input.pageSize': '"{argument}" must be between 0 and {max}.',
   'input.clientMessageId': 'clientMessageId must be 1 to {max} characters.',
   'input.afterSeq': '"after" must be zero or more.',
+  'input.invalidText': '"{argument}" holds a character that is not allowed in text (U+0000 or a lone UTF-16 surrogate).',
   'model.notAllowed': 'Model "{model}" needs the {tier} tier or higher.',
   'provider.unavailable': 'The provider of model "{model}" is not configured.',
   'provider.error': 'The model provider failed: {detail}',

@@ -35,6 +35,7 @@ export const de: Record<string, string> = {
   'input.pageSize': '„{argument}“ muss zwischen 0 und {max} liegen.',
   'input.clientMessageId': 'clientMessageId muss 1 bis {max} Zeichen lang sein.',
   'input.afterSeq': '„after“ muss null oder größer sein.',
+  'input.invalidText': '„{argument}“ enthält ein in Text nicht erlaubtes Zeichen (U+0000 oder ein einzelnes UTF-16-Surrogat).',
   'model.notAllowed': 'Das Modell „{model}“ erfordert den Tarif {tier} oder höher.',
   'provider.unavailable': 'Der Anbieter des Modells „{model}“ ist nicht konfiguriert.',
   'provider.error': 'Der Modellanbieter ist fehlgeschlagen: {detail}',

@@ -35,6 +35,7 @@ export const es: Record<string, string> = {
   'input.pageSize': '«{argument}» debe estar entre 0 y {max}.',
   'input.clientMessageId': 'clientMessageId debe tener de 1 a {max} caracteres.',
   'input.afterSeq': '«after» debe ser cero o más.',
+  'input.invalidText': '«{argument}» contiene un carácter no permitido en un texto (U+0000 o un sustituto UTF-16 suelto).',
   'model.notAllowed': 'El modelo «{model}» requiere el plan {tier} o superior.',
   'provider.unavailable': 'El proveedor del modelo «{model}» no está configurado.',
   'provider.error': 'El proveedor del modelo falló: {detail}',

@@ -35,6 +35,7 @@ export const fr: Record<string, string> = {
   'input.pageSize': '« {argument} » doit être compris entre 0 et {max}.',
   'input.clientMessageId': 'clientMessageId doit faire de 1 à {max} caractères.',
   'input.afterSeq': '« after » doit être positif ou nul.',
+  'input.invalidText': '« {argument} » contient un caractère interdit dans un texte (U+0000 ou un demi-codet UTF-16 isolé).',
   'model.notAllowed': "Le modèle « {model} » nécessite l'offre {tier} ou supérieure.",
   'provider.unavailable': "Le fournisseur du modèle « {model} » n'est pas configuré.",
   'provider.error': 'Le fournisseur du modèle a échoué : {detail}',
