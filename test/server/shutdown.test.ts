@@ -86,7 +86,8 @@ test('within the grace period, a running reply is allowed to finish', async () =
   upstream.behave({ tokens: 20, delayMs: 25 });
   const sent = (await post(server.url, device(deviceId), SEND_MESSAGE, { input: { content: 'short answer' } })).data;
   const messageId = sent.sendMessage.replies[0].id;
-  await eventually(() => upstream.openStreams() === 1);
+  // The provider is streaming this reply (other tests' streams may still be closing).
+  await eventually(() => upstream.requests.some((request) => JSON.stringify(request.body?.messages ?? []).includes('short answer')), 15_000);
   const exit = exited(server.child);
   server.child.kill('SIGTERM');
   expect(await exit).toBe(0);

@@ -21,6 +21,14 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+function flushed(response: ServerResponse, chunk: Uint8Array, closed: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (closed.aborted) return resolve();
+    closed.addEventListener('abort', () => resolve(), { once: true });
+    response.write(chunk, () => resolve());
+  });
+}
+
 /** An OpenAI-compatible server on a loopback port, with knobs for the failures providers have. */
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   let behaviour: ResponderBehaviour = {};
@@ -51,8 +59,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     try {
       for await (const chunk of answer.body as unknown as AsyncIterable<Uint8Array>) {
         if (aborter.signal.aborted) break;
-        // Wait for each chunk to be flushed, so a deliberate drop loses nothing already sent.
-        await new Promise((resolve) => response.write(chunk, resolve));
+        // Wait for each chunk to be flushed, so a deliberate drop loses nothing already sent; a client
+        // that went away ends the wait too (the write's callback may then never come).
+        await flushed(response, chunk, aborter.signal);
       }
       response.end();
     } catch {
