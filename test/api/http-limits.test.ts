@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { codeOf, startGateway, type Gateway } from '../support/harness.js';
 
@@ -90,6 +91,26 @@ describe('CSRF refusal', () => {
     expect(codeOf(body)).toBe('FORBIDDEN');
     expect(body.errors[0]!.message).toContain('graphql-require-preflight');
     expect(body.errors[0]!.message).toContain('navigateur');
+  });
+});
+
+describe('long-lived connections', () => {
+  test('a WebSocket outlives the request timeout: it only bounds receiving a request', async () => {
+    const socket = new WebSocket(`${gateway.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    const messages: string[] = [];
+    socket.on('message', (data) => messages.push(String(data)));
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { 'x-device-id': 'long-lived-device' } }));
+    await new Promise((resolve) => socket.once('message', resolve));
+    expect(messages[0]).toContain('connection_ack');
+    // Twice the request timeout (1 s here) with nothing sent either way.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    const pong = new Promise((resolve) => socket.once('message', resolve));
+    socket.send(JSON.stringify({ type: 'ping' }));
+    expect(String(await pong)).toContain('pong');
+    socket.close();
+    await new Promise((resolve) => socket.once('close', resolve));
   });
 });
 
