@@ -1,12 +1,12 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { createContext, type GatewayContext } from './context.js';
+import { useCSRFPrevention } from './graphql/csrf.js';
 import { graphqlErrorFrom, useClientErrors } from './graphql/errors.js';
 import { graphiqlDefaultQuery } from './graphql/graphiql.js';
 import { useOperationLog } from './graphql/logging.js';
@@ -48,10 +48,39 @@ async function contextFor(services: Services, headers: HeaderSource): Promise<Ga
   }
 }
 
-/** A declared body over the limit; multipart uploads have their own, per-file limits. */
-function bodyTooLarge(request: IncomingMessage, maxBytes: number): boolean {
-  if (request.headers['content-type']?.startsWith('multipart/form-data')) return false;
-  return Number(request.headers['content-length'] ?? 0) > maxBytes;
+/** Multipart uploads have their own, per-file limits. */
+const isMultipart = (request: IncomingMessage) => request.headers['content-type']?.startsWith('multipart/form-data') ?? false;
+
+function refuseTooLarge(request: IncomingMessage, response: ServerResponse, maxBytes: number) {
+  response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+  response.end(JSON.stringify({ errors: [{ message: `Request bodies are limited to ${maxBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
+  // Whatever else arrives is discarded; the connection closes once the answer is out.
+  request.resume();
+}
+
+/**
+ * A body sent without Content-Length (chunked) is read here, counting its bytes as they arrive,
+ * and handed on whole; resolves false, having answered 413, once it grows past the limit.
+ */
+function readBodyWithin(request: IncomingMessage, response: ServerResponse, maxBytes: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= maxBytes) return void chunks.push(chunk);
+      request.off('data', onData).off('end', onEnd);
+      refuseTooLarge(request, response, maxBytes);
+      resolve(false);
+    };
+    const onEnd = () => {
+      // The fetch adapter takes a body already read from here rather than from the consumed stream.
+      (request as IncomingMessage & { body?: Buffer }).body = Buffer.concat(chunks);
+      resolve(true);
+    };
+    request.on('data', onData).on('end', onEnd);
+    request.once('error', () => resolve(false));
+  });
 }
 
 /** Gives subscribers a moment to receive the MessageFinished of replies stopped by the shutdown. */
@@ -98,9 +127,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
     context: ({ request, req, connectionParams }) =>
       contextFor(services, request && !connectionParams ? headersFromFetch(request.headers) : headersFromConnection(connectionParams, req?.headers)),
     plugins: [
-      // Browsers send "simple" requests (GET, forms, multipart, text/plain) without a CORS preflight;
-      // requiring one of these headers forces the preflight, so another site cannot post on a user's behalf.
-      useCSRFPrevention({ requestHeaders: ['graphql-require-preflight', 'apollo-require-preflight', 'x-graphql-yoga-csrf'] }),
+      useCSRFPrevention(['graphql-require-preflight', 'apollo-require-preflight', 'x-graphql-yoga-csrf']),
       useUploadLimits(config),
       ...useQueryLimits(config.queryLimits),
       useSharedEventResults(),
@@ -113,20 +140,48 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
     fetchAPI: createFetch({ formDataLimits: { fileSize: config.maxFileBytes, files: config.maxFilesPerRequest, fieldSize: 1_000_000 } }),
   });
 
-  const server: Server = createServer((request, response) => {
-    if (bodyTooLarge(request, config.maxBodyBytes)) {
-      response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-      response.end(
-        JSON.stringify({ errors: [{ message: `Request bodies are limited to ${config.maxBodyBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }),
-      );
-      request.destroy();
-      return;
-    }
+  const handle = (request: IncomingMessage, response: ServerResponse) => {
     const batchResults = request.url?.split('?')[0]?.match(BATCH_RESULTS_PATH);
     if (batchResults) return void serveBatchResults(services, request, response, batchResults[1]!);
-    if (!config.demoPage || request.url?.startsWith('/graphql')) return yoga(request, response);
+    if (!config.demoPage || request.url?.startsWith('/graphql')) return void yoga(request, response);
     void serveDemoPage(request, response).then((served) => {
       if (!served) void yoga(request, response);
+    });
+  };
+  const server: Server = createServer(
+    {
+      headersTimeout: config.http.headersTimeoutMs,
+      // Receiving the request only: answers (SSE streams) and upgraded WebSockets are not cut by it.
+      requestTimeout: config.http.requestTimeoutMs,
+      keepAliveTimeout: config.http.keepAliveTimeoutMs,
+      // How often those timeouts are checked; Node's default (30 s) would let silent sockets live that much longer.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(config.http.headersTimeoutMs / 4))),
+    },
+    (request, response) => {
+      if (isMultipart(request)) return handle(request, response);
+      if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] === undefined) {
+        if (Number(request.headers['content-length'] ?? 0) > config.maxBodyBytes) return refuseTooLarge(request, response, config.maxBodyBytes);
+        return handle(request, response);
+      }
+      void readBodyWithin(request, response, config.maxBodyBytes).then((complete) => {
+        if (complete) handle(request, response);
+      });
+    },
+  );
+  const httpConnectionsByIp = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const ip = socket.remoteAddress ?? '';
+    const open = httpConnectionsByIp.get(ip) ?? 0;
+    if (open >= config.http.maxConnectionsPerIp) {
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      socket.destroySoon();
+      return;
+    }
+    httpConnectionsByIp.set(ip, open + 1);
+    socket.once('close', () => {
+      const left = (httpConnectionsByIp.get(ip) ?? 1) - 1;
+      if (left > 0) httpConnectionsByIp.set(ip, left);
+      else httpConnectionsByIp.delete(ip);
     });
   });
   const limits = config.webSocket;

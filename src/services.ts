@@ -107,7 +107,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     schema: config.databaseSchema,
     logger,
   });
-  const redis = config.redisUrl ? await connectRedis(config.redisUrl, config.redisPrefix) : undefined;
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, config.redisPrefix, logger) : undefined;
   const pubsub = createGatewayPubSub(
     redis ? (createRedisEventTarget({ publishClient: redis.publisher, subscribeClient: redis.subscriber }) as unknown as EventTarget) : undefined,
   );

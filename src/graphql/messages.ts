@@ -89,6 +89,7 @@ export const en: Catalog = {
   'encryption.mixedPrivacy': 'Models of different privacy cannot answer one message together.',
   'encryption.privacyMismatch': 'This conversation is {conversation}; a {model} model cannot continue it.',
   'encryption.noFiles': 'Files cannot be attached to encrypted conversations.',
+  'csrf.preflightRequired': 'Requests a browser can send without a preflight need a graphql-require-preflight header.',
   internal: 'Unexpected error.',
 };
 

@@ -105,6 +105,8 @@ export interface Config {
   upstream: UpstreamPolicy;
   /** Largest non-multipart request body, in bytes (413 beyond). */
   maxBodyBytes: number;
+  /** Plain HTTP: how long a client may take to send its headers, and its whole request (not the response: streams stay open). */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnectionsPerIp: number };
   /** Browser origins allowed to call (CORS) and open WebSockets; empty: any. */
   allowedOrigins: string[];
   webSocket: { maxMessageBytes: number; maxOperationsPerSocket: number; maxConnectionsPerIp: number; initTimeoutMs: number };
@@ -242,6 +244,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       hideSchema: (env.NODE_ENV || 'development') === 'production' && env.INTROSPECTION !== 'true',
     },
     maxBodyBytes: integer(env.MAX_BODY_BYTES, 1024 * 1024),
+    http: {
+      headersTimeoutMs: integer(env.HTTP_HEADERS_TIMEOUT_MS, 10_000),
+      requestTimeoutMs: integer(env.HTTP_REQUEST_TIMEOUT_MS, 30_000),
+      keepAliveTimeoutMs: integer(env.HTTP_KEEP_ALIVE_TIMEOUT_MS, 5_000),
+      maxConnectionsPerIp: integer(env.HTTP_MAX_CONNECTIONS_PER_IP, 200),
+    },
     fallbackModels: env.FALLBACK_MODELS ? (JSON.parse(env.FALLBACK_MODELS) as Record<string, string[]>) : {},
     upstream: {
       connectTimeoutMs: integer(env.UPSTREAM_CONNECT_TIMEOUT_MS, defaultUpstreamPolicy.connectTimeoutMs),

@@ -82,5 +82,6 @@ export const de: Record<string, string> = {
   'encryption.mixedPrivacy': 'Modelle unterschiedlicher Vertraulichkeit können nicht gemeinsam auf eine Nachricht antworten.',
   'encryption.privacyMismatch': 'Diese Unterhaltung ist {conversation}; ein {model}-Modell kann sie nicht fortsetzen.',
   'encryption.noFiles': 'An verschlüsselte Unterhaltungen können keine Dateien angehängt werden.',
+  'csrf.preflightRequired': 'Anfragen, die ein Browser ohne Preflight senden kann, brauchen einen graphql-require-preflight-Header.',
   internal: 'Unerwarteter Fehler.',
 };

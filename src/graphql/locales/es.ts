@@ -82,5 +82,6 @@ export const es: Record<string, string> = {
   'encryption.mixedPrivacy': 'Modelos de distinta privacidad no pueden responder juntos a un mensaje.',
   'encryption.privacyMismatch': 'Esta conversación es {conversation}; un modelo {model} no puede continuarla.',
   'encryption.noFiles': 'No se pueden adjuntar archivos a conversaciones cifradas.',
+  'csrf.preflightRequired': 'Las peticiones que un navegador puede enviar sin verificación previa necesitan una cabecera graphql-require-preflight.',
   internal: 'Error inesperado.',
 };

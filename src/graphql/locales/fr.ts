@@ -83,5 +83,6 @@ export const fr: Record<string, string> = {
   'encryption.mixedPrivacy': 'Des modèles de confidentialité différente ne peuvent pas répondre ensemble à un message.',
   'encryption.privacyMismatch': 'Cette conversation est {conversation} ; un modèle {model} ne peut pas la poursuivre.',
   'encryption.noFiles': 'Impossible de joindre des fichiers à une conversation chiffrée.',
+  'csrf.preflightRequired': "Les requêtes qu'un navigateur peut envoyer sans pré-vérification doivent porter un en-tête graphql-require-preflight.",
   internal: 'Erreur inattendue.',
 };
