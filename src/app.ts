@@ -253,15 +253,17 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
         });
         const query = persistedQueryOf(persisted, payload as never);
         if (query instanceof GraphQLError) return [query];
+        // A refused document (syntax, or a depth, alias, directive or cost limit, which GraphQL Armor throws)
+        // is an error for this operation only; thrown, it would close the whole socket with 4500.
         let document: DocumentNode;
         try {
           document = parse(query);
+          const errors = validate(envelopedSchema, document);
+          if (errors.length > 0) return errors;
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
-        const errors = validate(envelopedSchema, document);
-        if (errors.length > 0) return errors;
         active.add(id);
         return {
           schema: envelopedSchema,
