@@ -34,3 +34,13 @@ test("a large document is read off the event loop: another user's stream keeps r
   // event loop the stream stalled for the whole of it.
   expect(during).toBeGreaterThanOrEqual(100);
 });
+
+test('documents uploaded at once wait for a thread and are all read', async () => {
+  const guest = gateway.guest();
+  const documents = await Promise.all(['First minutes.', 'Second minutes.', 'Third minutes.', 'Fourth minutes.'].map((text) => docxWith([text])));
+  const results = await Promise.all(documents.map((bytes, index) => guest.upload(UPLOAD, { file: null }, { file: file(bytes, `minutes-${index}.docx`) })));
+  for (const result of results) {
+    expect(result.errors).toBeUndefined();
+    expect(result.data.uploadFile.tokenCount).toBeGreaterThan(0);
+  }
+});
