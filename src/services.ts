@@ -131,6 +131,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
       maxConversationBytes: config.maxConversationFileBytes,
       maxFilesPerRequest: config.maxFilesPerRequest,
       ttlMinutes: config.fileTtlMinutes,
+      extraction: { maxChars: config.maxExtractedChars, maxUnzippedBytes: config.maxUnzippedBytes, maxPdfPages: config.maxPdfPages },
     },
     logger,
   );

@@ -135,6 +135,11 @@ export interface Config {
   maxFileBytes: number;
   maxConversationFileBytes: number;
   maxFilesPerRequest: number;
+  /** Characters of text one file may yield (PDF, DOCX, HTML, plain text). */
+  maxExtractedChars: number;
+  /** Bytes the parts of one DOCX may inflate to. */
+  maxUnzippedBytes: number;
+  maxPdfPages: number;
   fileTtlMinutes: number;
   fileSweepIntervalMs: number;
 }
@@ -288,6 +293,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxFileBytes: integer(env.MAX_FILE_BYTES, 20 * 1024 * 1024),
     maxConversationFileBytes: integer(env.MAX_CONVERSATION_FILE_BYTES, 100 * 1024 * 1024),
     maxFilesPerRequest: integer(env.MAX_FILES_PER_REQUEST, 10),
+    maxExtractedChars: integer(env.MAX_EXTRACTED_CHARS, 2_000_000),
+    maxUnzippedBytes: integer(env.MAX_UNZIPPED_BYTES, 64 * 1024 * 1024),
+    maxPdfPages: integer(env.MAX_PDF_PAGES, 2_000),
     fileTtlMinutes: integer(env.FILE_TTL_MINUTES, 30),
     fileSweepIntervalMs: integer(env.FILE_SWEEP_INTERVAL_MS, 60_000),
     ...overrides,

@@ -15,13 +15,12 @@ export function countTokens(text: string, modelId = ''): number {
   // BPE merging slows down badly on very long runs without spaces (a 200 KB
   // upload of one "word" took seconds), so long texts are counted in chunks cut
   // at whitespace; a cut inside a word adds at most a token or two per chunk.
+  // The search for a space looks back a bounded window only: scanning back to
+  // the start of the text from every boundary made a text without spaces cost
+  // quadratic time (8 MB took seconds).
   let total = 0;
   for (let start = 0; start < text.length; ) {
-    let end = Math.min(start + CHUNK, text.length);
-    if (end < text.length) {
-      const space = text.lastIndexOf(' ', end);
-      if (space > start + CHUNK / 2) end = space;
-    }
+    const end = chunkEnd(text, start);
     total += count(text.slice(start, end));
     start = end;
   }
@@ -29,6 +28,18 @@ export function countTokens(text: string, modelId = ''): number {
 }
 
 const CHUNK = 4_000;
+/** How far back from a chunk's hard end a space is looked for. */
+const BREAK_WINDOW = CHUNK / 2;
+
+/** Where the chunk starting at `start` ends: at the last space in its final window, else at the hard limit. */
+function chunkEnd(text: string, start: number): number {
+  const hard = start + CHUNK;
+  if (hard >= text.length) return text.length;
+  for (let index = hard, floor = hard - BREAK_WINDOW; index > floor; index--) {
+    if (text.charCodeAt(index) === 32) return index;
+  }
+  return hard;
+}
 
 /** Per-message framing overhead of chat formats (role markers, separators). */
 export const TOKENS_PER_MESSAGE = 3;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { codeOf, eventually, PRO_MODEL, startGateway, type Gateway } from '../support/harness.js';
 import { CHAT } from '../support/operations.js';
-import { docxWith, elfBytes, file, pdfWith, tinyPng } from './fixtures.js';
+import { docxBomb, docxWith, elfBytes, file, pdfWith, tinyPng } from './fixtures.js';
 
 const UPLOAD = /* GraphQL */ `mutation ($file: File!, $conversationId: ID) { uploadFile(file: $file, conversationId: $conversationId) { id filename mimeType size tokenCount expiresAt conversation { id } } }`;
 const REMOVE = /* GraphQL */ `mutation ($ids: [ID!]!) { removeFiles(ids: $ids) { id filename } }`;
@@ -13,12 +13,21 @@ const CHAT_WITH_ATTACHMENTS = /* GraphQL */ `mutation ($input: SendMessageInput!
 let gateway: Gateway;
 let filesDir: string;
 const MAX_FILE = 256 * 1024;
+const MAX_TEXT = 250_000;
+const MAX_UNZIPPED = 2 * 1024 * 1024;
 
 beforeAll(async () => {
   const { mkdtemp } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   filesDir = await mkdtemp(path.join(tmpdir(), 'gateway-files-test-'));
-  gateway = await startGateway({ filesDir, maxFileBytes: MAX_FILE, maxConversationFileBytes: 400 * 1024, maxFilesPerRequest: 3 });
+  gateway = await startGateway({
+    filesDir,
+    maxFileBytes: MAX_FILE,
+    maxConversationFileBytes: 400 * 1024,
+    maxFilesPerRequest: 3,
+    maxExtractedChars: MAX_TEXT,
+    maxUnzippedBytes: MAX_UNZIPPED,
+  });
 });
 afterAll(() => gateway?.close());
 beforeEach(() => gateway.upstream.reset());
@@ -66,6 +75,27 @@ describe('types come from the bytes', () => {
 });
 
 describe('limits', () => {
+  test('a file whose text passes MAX_EXTRACTED_CHARS is refused: 413 naming the limit, nothing kept', async () => {
+    const rowsBefore = await gateway.app.services.db.prisma.uploadedFile.count();
+    const blobsBefore = await storedBlobs();
+    const result = await gateway.guest().upload(UPLOAD, { file: null }, { file: file('ab '.repeat(MAX_TEXT / 3 + 1), 'long.txt') });
+    expect(result.status).toBe(413);
+    expect(codeOf(result)).toBe('PAYLOAD_TOO_LARGE');
+    expect(result.errors![0]!.extensions).toMatchObject({ limit: MAX_TEXT });
+    expect(result.errors![0]!.message).toContain(String(MAX_TEXT));
+    expect(await gateway.app.services.db.prisma.uploadedFile.count()).toBe(rowsBefore);
+    expect(await storedBlobs()).toEqual(blobsBefore);
+  });
+
+  test('a DOCX bomb of a few kilobytes is refused before it unpacks past MAX_UNZIPPED_BYTES', async () => {
+    const bomb = await docxBomb(8 * 1024 * 1024, { understate: true });
+    const result = await gateway.guest().upload(UPLOAD, { file: null }, { file: file(bomb, 'minutes.docx') });
+    expect(result.status).toBe(413);
+    expect(codeOf(result)).toBe('PAYLOAD_TOO_LARGE');
+    expect(result.errors![0]!.extensions).toMatchObject({ limit: MAX_UNZIPPED });
+    expect(result.errors![0]!.message).toContain(String(MAX_UNZIPPED));
+  });
+
   test('an oversized file is refused while it streams in: 413, and no bytes or rows remain', async () => {
     const guest = gateway.guest();
     const rowsBefore = await gateway.app.services.db.prisma.uploadedFile.count();

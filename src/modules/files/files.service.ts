@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import type { PrismaClient, UploadedFile } from '../../generated/prisma/client.js';
 import { notFound, UserFacingError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import { countTokens } from '../../lib/tokens.js';
 import type { Actor } from '../identity/actor.js';
 import type { FileStore } from './file-store.js';
 import { acceptedTypes, detectType } from './file-types.js';
-import { extractText } from './text-extraction.js';
+import { extractOffThread } from './off-thread.js';
+import type { ExtractionLimits } from './text-extraction.js';
 
 export interface FileLimits {
   maxFileBytes: number;
@@ -14,6 +14,7 @@ export interface FileLimits {
   maxFilesPerRequest: number;
   /** Minutes a file not attached to a conversation is kept. */
   ttlMinutes: number;
+  extraction: ExtractionLimits;
 }
 
 /** What an image costs in context: OpenAI's figure for a high-detail 512 px tile set, used as an estimate for every vendor. */
@@ -50,7 +51,7 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
       if (file.size > limits.maxFileBytes) throw tooLarge(limits.maxFileBytes, 'file');
       const bytes = new Uint8Array(await file.arrayBuffer());
       const { mimeType, kind } = await detectType(bytes, file.name);
-      const text = await extractText(bytes, kind);
+      const { text, tokenCount } = await extractOffThread({ bytes, kind, limits: limits.extraction });
       if (conversationId) await checkConversationRoom(conversationId, bytes.byteLength);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       if (!(await store.has(sha256))) await store.put(sha256, bytes);
@@ -64,7 +65,7 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
             size: bytes.byteLength,
             sha256,
             text,
-            tokenCount: text === null ? IMAGE_TOKENS : countTokens(text),
+            tokenCount: tokenCount ?? IMAGE_TOKENS,
             expiresAt: conversationId ? null : new Date(Date.now() + limits.ttlMinutes * 60_000),
           },
         });
