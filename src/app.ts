@@ -309,9 +309,17 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       clearInterval(sweeper);
       clearInterval(heartbeat);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Connections that are not mid-request (idle keep-alives, peers that never sent a byte) go now.
+      server.closeIdleConnections();
       await Promise.all([services.chat.shutdown(config.shutdownGraceMs), services.batch.stop()]);
       await drainFollowers(services, 2_000);
-      await graphqlWs.dispose();
+      // A peer that stopped reading never completes the close handshake; after a second its socket is ended.
+      const disposed = graphqlWs.dispose();
+      const terminate = setTimeout(() => {
+        for (const socket of webSockets.clients) socket.terminate();
+      }, 1_000);
+      await disposed;
+      clearTimeout(terminate);
       server.closeAllConnections();
       await closed;
       await services.close();

@@ -73,6 +73,8 @@ export interface Config {
   /** How long a finished reply's events stay replayable with `after`. */
   eventLogRetentionMs: number;
   shutdownGraceMs: number;
+  /** After the grace period, how long shutdown may still take before the process exits regardless. */
+  shutdownForceAfterMs: number;
   /** A reply whose instance has not vouched for it this long is failed as interrupted (that instance died). */
   orphanTimeoutMs: number;
   logLevel: string;
@@ -220,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     flushIntervalMs: integer(env.STREAM_FLUSH_INTERVAL_MS, 250),
     eventLogRetentionMs: integer(env.EVENT_LOG_RETENTION_MS, 10 * 60 * 1000),
     shutdownGraceMs: integer(env.SHUTDOWN_GRACE_MS, 10_000),
+    shutdownForceAfterMs: integer(env.SHUTDOWN_FORCE_AFTER_MS, 10_000),
     orphanTimeoutMs: integer(env.ORPHAN_TIMEOUT_MS, 30_000),
     logLevel: env.LOG_LEVEL || (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     jwt: jwtFromEnv(env),
