@@ -125,14 +125,19 @@ export function createMessageStore(prisma: PrismaClient, credits: CreditsService
       return count === 1;
     },
 
-    /** This instance still runs these replies; returns those another instance has ended meanwhile. */
+    /**
+     * This instance still runs these replies; returns those another instance has ended meanwhile.
+     * A reply whose row is not stored yet (its provider was called while the turn is stored) is not ended.
+     */
     async vouchFor(messageIds: string[]): Promise<string[]> {
       if (messageIds.length === 0) return [];
-      const vouched = await prisma.$queryRaw<Array<{ id: string }>>`
-        UPDATE "Message" SET "heartbeatAt" = ${new Date().toISOString()}::timestamp(3)
-        WHERE id = ANY(${messageIds}::text[]) AND status IN ('PENDING', 'STREAMING') RETURNING id`;
-      const alive = new Set(vouched.map((row) => row.id));
-      return messageIds.filter((id) => !alive.has(id));
+      const ended = await prisma.$queryRaw<Array<{ id: string }>>`
+        WITH vouched AS (
+          UPDATE "Message" SET "heartbeatAt" = ${new Date().toISOString()}::timestamp(3)
+          WHERE id = ANY(${messageIds}::text[]) AND status IN ('PENDING', 'STREAMING') RETURNING id
+        )
+        SELECT id FROM "Message" WHERE id = ANY(${messageIds}::text[]) AND status NOT IN ('PENDING', 'STREAMING')`;
+      return ended.map((row) => row.id);
     },
 
     /** Unfinished replies nobody has vouched for since `before` (or, with no `before`, every one not in `except`). */
