@@ -17,6 +17,7 @@ import { useSharedEventResults } from './graphql/shared-events.js';
 import { loadPersistedOperations, persistedQueryOf, usePersistedOperationList } from './graphql/persisted-operations.js';
 import { createFetch } from '@whatwg-node/fetch';
 import { schema } from './graphql/schema.js';
+import { isMultipart, readBodyWithin, refuseTooLarge } from './lib/body-limit.js';
 import { loadConfig, type Config } from './lib/config.js';
 import { UserFacingError } from './lib/errors.js';
 import { headersFromConnection, headersFromFetch, type HeaderSource } from './lib/headers.js';
@@ -46,41 +47,6 @@ async function contextFor(services: Services, headers: HeaderSource): Promise<Ga
     if (error instanceof UserFacingError) throw graphqlErrorFrom(error, headers('accept-language'));
     throw error;
   }
-}
-
-/** Multipart uploads have their own, per-file limits. */
-const isMultipart = (request: IncomingMessage) => request.headers['content-type']?.startsWith('multipart/form-data') ?? false;
-
-function refuseTooLarge(request: IncomingMessage, response: ServerResponse, maxBytes: number) {
-  response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-  response.end(JSON.stringify({ errors: [{ message: `Request bodies are limited to ${maxBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
-  // Whatever else arrives is discarded; the connection closes once the answer is out.
-  request.resume();
-}
-
-/**
- * A body sent without Content-Length (chunked) is read here, counting its bytes as they arrive,
- * and handed on whole; resolves false, having answered 413, once it grows past the limit.
- */
-function readBodyWithin(request: IncomingMessage, response: ServerResponse, maxBytes: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received <= maxBytes) return void chunks.push(chunk);
-      request.off('data', onData).off('end', onEnd);
-      refuseTooLarge(request, response, maxBytes);
-      resolve(false);
-    };
-    const onEnd = () => {
-      // The fetch adapter takes a body already read from here rather than from the consumed stream.
-      (request as IncomingMessage & { body?: Buffer }).body = Buffer.concat(chunks);
-      resolve(true);
-    };
-    request.on('data', onData).on('end', onEnd);
-    request.once('error', () => resolve(false));
-  });
 }
 
 /** Gives subscribers a moment to receive the MessageFinished of replies stopped by the shutdown. */

@@ -171,3 +171,9 @@ export async function dropSchema(databaseUrl: string, schema: string): Promise<v
     await client.end();
   }
 }
+
+/** A unique constraint refused the write, whether Prisma or the driver adapter (raw statements) reports it. */
+export function isUniqueViolation(error: unknown): boolean {
+  const { code, meta } = error as { code?: string; meta?: { code?: string; driverAdapterError?: { cause?: { originalCode?: string } } } };
+  return code === 'P2002' || meta?.code === '23505' || meta?.driverAdapterError?.cause?.originalCode === '23505';
+}

@@ -21,7 +21,7 @@ import type { UsageService } from '../usage/usage.service.js';
 import { branchEndingAt, buildChatMessages } from './context-builder.js';
 import type { EventLog } from './event-log.js';
 import type { MessageEvent } from './message-events.js';
-import { createMessageStore } from './message-store.js';
+import { createMessageStore, isUnfinished } from './message-store.js';
 import { createOrphanRecovery } from './orphan-recovery.js';
 import { createReplyRunner } from './reply-runner.js';
 import { createReplyStream } from './reply-stream.js';
@@ -167,9 +167,7 @@ export function createChatService(deps: ChatDeps) {
       if (target.conversationId) await store.ownedConversation(actor, target.conversationId);
       const targets = await store.stopTargets(target);
       await Promise.all(
-        targets
-          .filter((message) => message.status === 'PENDING' || message.status === 'STREAMING' || runner.isRunning(message.id))
-          .map((message) => runner.stopReply(message.id)),
+        targets.filter((message) => isUnfinished(message.status) || runner.isRunning(message.id)).map((message) => runner.stopReply(message.id)),
       );
       return store.messagesByIds(targets.map((message) => message.id));
     },

@@ -1,6 +1,7 @@
 import type { Message, PrismaClient } from '../../generated/prisma/client.js';
 import type { MessageStatus } from '../../generated/prisma/enums.js';
 import { notFound } from '../../lib/errors.js';
+import { sqlNow } from '../../lib/sql.js';
 import type { CreditsService } from '../credits/credits.service.js';
 import type { Actor } from '../identity/actor.js';
 import type { ToolCallData } from './message-events.js';
@@ -133,7 +134,7 @@ export function createMessageStore(prisma: PrismaClient, credits: CreditsService
       if (messageIds.length === 0) return [];
       const ended = await prisma.$queryRaw<Array<{ id: string }>>`
         WITH vouched AS (
-          UPDATE "Message" SET "heartbeatAt" = ${new Date().toISOString()}::timestamp(3)
+          UPDATE "Message" SET "heartbeatAt" = ${sqlNow()}
           WHERE id = ANY(${messageIds}::text[]) AND status IN ('PENDING', 'STREAMING') RETURNING id
         )
         SELECT id FROM "Message" WHERE id = ANY(${messageIds}::text[]) AND status NOT IN ('PENDING', 'STREAMING')`;

@@ -18,9 +18,7 @@ export interface OrphanRecoveryDeps {
   maxOutputTokensPerReply: number;
 }
 
-const failures = {
-  INTERRUPTED: { code: 'INTERRUPTED', message: 'The server running this reply stopped before it finished.' },
-};
+const interrupted = { code: 'INTERRUPTED', message: 'The server running this reply stopped before it finished.' };
 
 /** The answer and thinking followers received, rebuilt from a complete event log. */
 function textFromLog(events: MessageEvent[]) {
@@ -49,7 +47,7 @@ export function createOrphanRecovery(deps: OrphanRecoveryDeps) {
     const rebuild = logged[0]?.seq === 1 && row.conversation.privacy === 'PUBLIC';
     const text = rebuild ? textFromLog(logged) : { content: row.content, reasoning: row.reasoning };
     const lastSeq = Math.max(row.lastSeq, logged.at(-1)?.seq ?? 0) + 1;
-    const error = status === 'FAILED' ? failures.INTERRUPTED : undefined;
+    const error = status === 'FAILED' ? interrupted : undefined;
     if (!(await store.endOrphan(messageId, { status, ...text, lastSeq, error }, staleBefore))) return false;
     await deps.eventLog.append({ type: 'MessageFinished', messageId, conversationId: row.conversationId, seq: lastSeq, status });
     // Sealed text cannot be counted here; it is charged as input only.

@@ -1,4 +1,5 @@
 import type { PrismaClient, UploadedFile } from '../../generated/prisma/client.js';
+import { isUniqueViolation } from '../../lib/db.js';
 import { badInput, forbidden } from '../../lib/errors.js';
 import type { ConversationAccess, ConversationAccessService } from '../encryption/conversation-access.js';
 import type { FilesService } from '../files/files.service.js';
@@ -47,11 +48,6 @@ const MAX_CLIENT_MESSAGE_ID = 200;
 
 /** A turn's key in the database: unique per caller, so two callers may choose the same id. */
 const clientKeyOf = (actor: Actor, clientMessageId: string | null | undefined) => (clientMessageId ? `${actor.userId}:${clientMessageId}` : null);
-
-const isUniqueViolation = (error: unknown) => {
-  const { code, meta } = error as { code?: string; meta?: { code?: string; driverAdapterError?: { cause?: { originalCode?: string } } } };
-  return code === 'P2002' || meta?.code === '23505' || meta?.driverAdapterError?.cause?.originalCode === '23505';
-};
 
 interface PreparedTurn {
   existing: { id: string } | null;

@@ -1,3 +1,4 @@
+import type { GatewayContext } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
 import { ModelRef } from '../catalog/catalog.schema.js';
 import type { ToolCallData } from '../chat/message-events.js';
@@ -53,6 +54,15 @@ const ProviderErrorRef = builder.objectRef<{ code: string; message: string }>('P
   fields: (t) => ({ code: t.exposeString('code'), message: t.exposeString('message') }),
 });
 
+/** A reply's answer or thinking: live while it streams in this process, else as stored (opened when sealed). */
+async function textOf(message: { id: string; status: string; content: string; reasoning: string }, part: 'text' | 'reasoning', context: GatewayContext) {
+  const live = message.status === 'STREAMING' ? context.services.chat.liveContent(message.id) : undefined;
+  // Live text of an encrypted reply is shown only to a caller whose secret opens its stored text.
+  if (live) return !live.sealed || (await context.ownKeys()) ? live[part] : '';
+  const stored = part === 'text' ? message.content : message.reasoning;
+  return stored ? ((await context.open(stored)) ?? '') : '';
+}
+
 export const MessageRef = builder.prismaNode('Message', {
   id: { field: 'id' },
   // node(id) only finds messages of the caller's own conversations.
@@ -60,22 +70,10 @@ export const MessageRef = builder.prismaNode('Message', {
   fields: (t) => ({
     conversation: t.relation('conversation'),
     role: t.expose('role', { type: RoleEnum }),
-    content: t.string({
-      description: 'What has arrived so far while STREAMING.',
-      resolve: async (message, _args, context) => {
-        const live = message.status === 'STREAMING' ? context.services.chat.liveContent(message.id) : undefined;
-        // Live text of an encrypted reply is shown only to a caller whose secret opens its stored text.
-        if (live) return !live.sealed || (await context.ownKeys()) ? live.text : '';
-        return (await context.open(message.content)) ?? '';
-      },
-    }),
+    content: t.string({ description: 'What has arrived so far while STREAMING.', resolve: (message, _args, context) => textOf(message, 'text', context) }),
     reasoning: t.string({
       description: 'What a reasoning model streamed as thinking before or while answering; empty when none.',
-      resolve: async (message, _args, context) => {
-        const live = message.status === 'STREAMING' ? context.services.chat.liveContent(message.id) : undefined;
-        if (live) return !live.sealed || (await context.ownKeys()) ? live.reasoning : '';
-        return message.reasoning ? ((await context.open(message.reasoning)) ?? '') : '';
-      },
+      resolve: (message, _args, context) => textOf(message, 'reasoning', context),
     }),
     status: t.expose('status', { type: MessageStatusEnum }),
     model: t.field({

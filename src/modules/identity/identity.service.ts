@@ -1,6 +1,7 @@
 import type { JWTPayload } from 'jose';
-import { Prisma, type PrismaClient, type User } from '../../generated/prisma/client.js';
+import type { PrismaClient, User } from '../../generated/prisma/client.js';
 import type { Config } from '../../lib/config.js';
+import { isUniqueViolation } from '../../lib/db.js';
 import { badInput, forbidden, unauthenticated } from '../../lib/errors.js';
 import type { HeaderSource } from '../../lib/headers.js';
 import type { Viewer } from './actor.js';
@@ -9,10 +10,6 @@ import { tierOrder } from './tiers.js';
 import type { NewUser, UsersService } from './users.service.js';
 
 const deviceIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-}
 
 export function createIdentityService(prisma: PrismaClient, config: Config, users: UsersService) {
   const verifyJwt = createJwtVerifier(config.jwt);
