@@ -93,7 +93,7 @@ async function fuzzField(
   if (result.interrupted) run.cutShort.push(`${name} (${result.numRuns})`);
   if (!result.failed) return undefined;
   const message = (result.errorInstance as Error | undefined)?.message;
-  return `${name} (FUZZ_SEED=${seed} FUZZ_FIELD=${name}):\n${message}\narguments: ${shorten(JSON.stringify(result.counterexample?.[0]))}`;
+  return `${name} (FUZZ_SEED=${seed} FUZZ_FIELD=${name}):\n${message}\narguments: ${shorten(JSON.stringify(result.counterexample?.[0]) ?? '(none: the failure was not in a case)')}`;
 }
 
 const fieldsOf = () => [
