@@ -87,11 +87,12 @@ async function fuzzField(
     numRuns: runs,
     endOnFailure: true,
     // An equal share of the time left, so a slow field cannot starve the ones after it.
-    interruptAfterTimeLimit: Math.max(1, Math.floor((run.deadline - Date.now()) / fieldsLeft)),
+    interruptAfterTimeLimit: Math.max(1_000, Math.floor((run.deadline - Date.now()) / fieldsLeft)),
   });
   const name = `${kind === 'query' ? 'Query' : 'Mutation'}.${field.name}`;
   if (result.interrupted) run.cutShort.push(`${name} (${result.numRuns})`);
-  if (!result.failed) return undefined;
+  // Interrupted before its first case: nothing ran, so nothing failed.
+  if (!result.failed || (result.interrupted && result.counterexample === null)) return undefined;
   const message = (result.errorInstance as Error | undefined)?.message;
   return `${name} (FUZZ_SEED=${seed} FUZZ_FIELD=${name}):\n${message}\narguments: ${shorten(JSON.stringify(result.counterexample?.[0]) ?? '(none: the failure was not in a case)')}`;
 }
