@@ -35,11 +35,22 @@ export function graphqlErrorFrom(
   });
 }
 
+function asBadInput(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code: 'BAD_USER_INPUT', http: { status: httpStatusByCode.BAD_USER_INPUT } },
+  });
+}
+
 function toClientError(error: GraphQLError, context: GatewayContext | undefined, logger: Logger): GraphQLError {
   const userFacing = userFacingCause(error);
   if (userFacing) return graphqlErrorFrom(userFacing, context?.acceptLanguage, error);
-  // Errors graphql-js raises itself (validation, variable coercion) are safe to show as they are.
-  if (!error.originalError || error.originalError instanceof GraphQLError) return error;
+  // Errors graphql-js raises itself (variables or arguments of the wrong type) are the request's: shown as they are, coded.
+  if (!error.originalError || error.originalError instanceof GraphQLError) return error.extensions?.code ? error : asBadInput(error);
   logger.error({ err: error.originalError, requestId: context?.requestId, path: error.path }, 'unexpected error');
   return new GraphQLError(localize('internal', {}, context?.acceptLanguage), {
     nodes: error.nodes,

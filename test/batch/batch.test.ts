@@ -237,6 +237,28 @@ describe('batch jobs', () => {
     expect(await balanceOf(user.id)).toBe(1_000_000 - charged);
   });
 
+  test('a late answer of an attempt another instance took over leaves the newer attempt as it is', async () => {
+    const prisma = gateway.app.services.db.prisma;
+    const user = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    gateway.upstream.behave({ tokens: 4, firstTokenDelayMs: 1_500 });
+    const id = (await user.execute(SUBMIT, { input: { model: 'fake-a', requests: requests(1, 'late') } })).data.submitBatch.id;
+    const running = await eventually(() => prisma.batchRequest.findFirst({ where: { job: { ownerId: user.id }, status: 'RUNNING' } }));
+    // Meanwhile another instance took the request over and answered it as the next attempt.
+    await prisma.batchRequest.update({
+      where: { id: running.id },
+      data: { attempt: running.attempt + 1, status: 'SUCCEEDED', response: 'the newer answer', completedAt: new Date() },
+    });
+    await prisma.batchJob.update({ where: { id: running.jobId }, data: { completed: 1 } });
+
+    const job = await finished(user, id);
+    expect(await prisma.batchRequest.findUniqueOrThrow({ where: { id: running.id } })).toMatchObject({
+      attempt: running.attempt + 1,
+      status: 'SUCCEEDED',
+      response: 'the newer answer',
+    });
+    expect(job).toMatchObject({ status: 'COMPLETED', completed: 1, failed: 0 });
+  });
+
   test('two workers on one database: each job is claimed once and every request answered exactly once', async () => {
     const services = gateway.app.services;
     // A second worker with its own identity, as another instance would run.

@@ -140,6 +140,17 @@ describe('conversations', () => {
     expect((await alice.execute(CONVERSATION, { id: conversation.id })).data.conversation).toBeNull();
   });
 
+  test('a renamed conversation answers with its counts and last message', async () => {
+    const alice = gateway.guest();
+    const { conversation } = await chatIn(alice, 'Count me');
+    const renamed = await alice.execute(
+      'mutation ($id: ID!, $title: String!) { renameConversation(id: $id, title: $title) { title messageCount lastMessage { role } files { id } } }',
+      { id: conversation.id, title: 'Counted' },
+    );
+    expect(renamed.errors).toBeUndefined();
+    expect(renamed.data.renameConversation).toEqual({ title: 'Counted', messageCount: 2, lastMessage: { role: 'ASSISTANT' }, files: [] });
+  });
+
   test('deleting a conversation stops its running replies first', async () => {
     const alice = gateway.guest();
     gateway.upstream.behave({ tokens: 500, delayMs: 20 });

@@ -263,6 +263,20 @@ describe('storage', () => {
     expect((await guest.execute(REMOVE, { ids: [one.id, two.id] })).data.removeFiles).toEqual([]);
   });
 
+  test('removed files answer with their conversation, read before they were deleted', async () => {
+    const guest = gateway.guest();
+    const conversation = (await guest.execute(CHAT, { input: { content: 'keep this' } })).data.chat.conversation;
+    const upload = await guest.upload(UPLOAD, { file: null, conversationId: conversation.id }, { file: file(`in a conversation ${Date.now()}`, 'kept.txt') });
+    const removed = await guest.execute('mutation ($ids: [ID!]!) { removeFiles(ids: $ids) { id filename conversation { id title } } }', {
+      ids: [upload.data.uploadFile.id],
+    });
+    expect(removed.errors).toBeUndefined();
+    expect(removed.data.removeFiles).toEqual([
+      { id: upload.data.uploadFile.id, filename: 'kept.txt', conversation: { id: conversation.id, title: conversation.title } },
+    ]);
+    expect((await guest.execute(FILES, {})).data.files).toEqual([]);
+  });
+
   test('files attached to nothing expire after 30 minutes and the sweeper removes them', async () => {
     const guest = gateway.guest();
     const loose = (await guest.upload(UPLOAD, { file: null }, { file: file(`loose ${Date.now()}`, 'loose.txt') })).data.uploadFile;

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/global-id.js';
 import { en } from '../../src/graphql/messages.js';
 import { schema } from '../../src/graphql/schema.js';
-import { startGateway, type Caller, type Gateway, type GraphQLResponse } from '../support/harness.js';
+import { eventually, startGateway, type Caller, type Gateway, type GraphQLResponse } from '../support/harness.js';
+import { SEND_MESSAGE } from '../support/operations.js';
 
 /**
  * Mutations that need no `write` scope. Each one calls a model, so the README's
@@ -19,6 +20,7 @@ const chatInsteadOfWrite: Record<string, string> = {
   transcribe: 'speech to text by a model',
   synthesizeSpeech: 'text to speech by a model',
   createEphemeralKey: 'opens a realtime model session',
+  stopGeneration: 'stops model replies (write allows it too)',
 };
 
 const mutationType = schema.getMutationType()!;
@@ -130,6 +132,29 @@ describe('API key scopes on every mutation', () => {
     expect(refusedByScopes(result)).toBe(true);
     const stored = await gateway.app.services.db.prisma.apiKey.findUniqueOrThrow({ where: { id: other.id } });
     expect(stored.revokedAt).toBeNull();
+  });
+
+  test('a key with chat, or with write, stops its own streaming reply; a read-only key is refused', async () => {
+    const owner = await gateway.user({ tier: 'ENTERPRISE', credits: 1_000_000 });
+    const { admin } = gateway.app.services;
+    const withKey = async (scopes: string[]) =>
+      gateway.anonymous({ authorization: `Bearer ${(await admin.createApiKey(owner.id, { name: scopes.join('+'), scopes })).secret}` });
+    const STOP = 'mutation ($id: ID) { stopGeneration(messageId: $id) { id } }';
+    gateway.upstream.behave({ tokens: 400, delayMs: 20 });
+    for (const scopes of [
+      ['read', 'chat'],
+      ['read', 'write'],
+    ]) {
+      const sent = await owner.execute(SEND_MESSAGE, { input: { content: `a long answer for ${scopes.join('+')}` } });
+      const replyId = sent.data.sendMessage.replies[0].id;
+      expect(refusedByScopes(await (await withKey(['read'])).execute(STOP, { id: replyId }))).toBe(true);
+      const stopped = await (await withKey(scopes)).execute(STOP, { id: replyId });
+      expect(stopped.errors).toBeUndefined();
+      expect(stopped.data.stopGeneration).toEqual([{ id: replyId }]);
+      await eventually(
+        async () => (await owner.execute('query ($id: ID!) { node(id: $id) { ... on Message { status } } }', { id: replyId })).data.node.status === 'STOPPED',
+      );
+    }
   });
 
   test('a read-only key still reads', async () => {

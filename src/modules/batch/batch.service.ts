@@ -193,17 +193,22 @@ export function createBatchService(deps: BatchDeps) {
       errorMessage?: string;
     },
   ) {
-    await prisma.$transaction([
-      prisma.batchRequest.update({ where: { id: request.id }, data: { ...outcome, completedAt: new Date() } }),
-      prisma.batchJob.update({
+    await prisma.$transaction(async (transaction) => {
+      // Only this attempt's row: a late outcome after another instance took the request over leaves the newer attempt alone.
+      const { count } = await transaction.batchRequest.updateMany({
+        where: { id: request.id, attempt: request.attempt },
+        data: { ...outcome, completedAt: new Date() },
+      });
+      if (count === 0) return;
+      await transaction.batchJob.update({
         where: { id: job.id },
         data: {
           completed: { increment: outcome.status === 'SUCCEEDED' ? 1 : 0 },
           failed: { increment: outcome.status === 'FAILED' ? 1 : 0 },
           cost: { increment: outcome.cost ?? 0 },
         },
-      }),
-    ]);
+      });
+    });
   }
 
   /**

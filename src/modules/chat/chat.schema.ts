@@ -134,7 +134,8 @@ builder.mutationFields((t) => ({
   stopGeneration: t.field({
     type: [MessageRef],
     description: 'Stops replies still streaming: one message, or every reply in a conversation.',
-    authScopes: { writer: true },
+    // Either scope: a key that may start replies may also stop them.
+    authScopes: { writer: true, chatter: true },
     args: { messageId: t.arg.globalID({ for: [MessageRef] }), conversationId: t.arg.globalID({ for: [ConversationRef] }) },
     resolve: (_root, args, context) =>
       context.services.chat.stop(requireActor(context), {

@@ -79,7 +79,7 @@ builder.mutationFields((t) => ({
     type: 'Conversation',
     authScopes: { writer: true },
     args: { id: t.arg.globalID({ required: true, for: [ConversationRef] }), title: t.arg.string({ required: true }) },
-    resolve: (_query, _root, args, context) => context.services.conversations.rename(requireActor(context), args.id.id, args.title, context.secret()),
+    resolve: (query, _root, args, context) => context.services.conversations.rename(requireActor(context), args.id.id, args.title, context.secret(), query),
   }),
   deleteConversation: t.boolean({
     authScopes: { writer: true },

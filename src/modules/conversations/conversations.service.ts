@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../../generated/prisma/client.js';
+import type { Conversation, Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { badInput, notFound } from '../../lib/errors.js';
 import type { ChatService } from '../chat/chat.service.js';
 import type { TemplatesService } from '../templates/templates.service.js';
@@ -49,7 +49,14 @@ export function createConversationService(prisma: PrismaClient, chat: ChatServic
       return { ownerId: actor.userId, ...(range.gte || range.lt ? { updatedAt: range } : {}) };
     },
 
-    async rename(actor: Actor, id: string, title: string, secret?: string | null) {
+    /** `shape` is what the answer reads (relations, counts), loaded with the renamed row. */
+    async rename(
+      actor: Actor,
+      id: string,
+      title: string,
+      secret?: string | null,
+      shape: { include?: Prisma.ConversationInclude; select?: Prisma.ConversationSelect } = {},
+    ) {
       const trimmed = title.trim();
       if (trimmed.length < 1 || trimmed.length > MAX_TITLE_LENGTH) throw badInput('input.titleLength', { max: MAX_TITLE_LENGTH });
       const conversation = await prisma.conversation.findFirst({ where: { id, ownerId: actor.userId }, select: { privacy: true } });
@@ -57,7 +64,7 @@ export function createConversationService(prisma: PrismaClient, chat: ChatServic
       const { seal } = await access.forPrivacy(actor, conversation.privacy, secret);
       const { count } = await prisma.conversation.updateMany({ where: { id, ownerId: actor.userId }, data: { title: await seal(trimmed) } });
       if (count === 0) throw notFound('Conversation', id);
-      return prisma.conversation.findUniqueOrThrow({ where: { id } });
+      return prisma.conversation.findUniqueOrThrow({ ...shape, where: { id } } as never) as Promise<Conversation>;
     },
 
     async delete(actor: Actor, id: string): Promise<boolean> {

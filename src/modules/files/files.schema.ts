@@ -53,15 +53,16 @@ builder.mutationFields((t) => ({
     args: { file: t.arg({ type: 'File', required: true }), conversationId: t.arg.globalID({ for: [ConversationRef] }) },
     resolve: (_root, args, context) => context.services.files.upload(requireActor(context), args.file, args.conversationId?.id ?? null),
   }),
-  removeFiles: t.field({
-    type: [UploadedFileRef],
+  removeFiles: t.prismaField({
+    type: ['UploadedFile'],
     description: 'Removes your files; ids already gone are ignored, so it is safe to repeat.',
     authScopes: { writer: true },
     args: { ids: t.arg.globalIDList({ required: true, for: [UploadedFileRef] }) },
-    resolve: (_root, args, context) =>
+    resolve: (query, _root, args, context) =>
       context.services.files.remove(
         requireActor(context),
         args.ids.map(({ id }) => id),
+        query,
       ),
   }),
 }));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PrismaClient, UploadedFile } from '../../generated/prisma/client.js';
+import type { Prisma, PrismaClient, UploadedFile } from '../../generated/prisma/client.js';
 import { notFound, UserFacingError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Actor } from '../identity/actor.js';
@@ -97,11 +97,21 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
     },
 
     /** Removes the caller's files; ids that are not (or no longer) theirs are ignored, so calling twice is harmless. */
-    async remove(actor: Actor, ids: string[]): Promise<UploadedFile[]> {
+    /**
+     * Removes the caller's files among `ids` and returns them as they were, read with `shape`
+     * (the relations the answer needs), since nothing can be loaded for them once they are gone.
+     */
+    async remove(
+      actor: Actor,
+      ids: string[],
+      shape: { include?: Prisma.UploadedFileInclude; select?: Prisma.UploadedFileSelect } = {},
+    ): Promise<UploadedFile[]> {
       const files = await prisma.uploadedFile.findMany({ where: { id: { in: ids }, ownerId: actor.userId } });
-      await prisma.uploadedFile.deleteMany({ where: { id: { in: files.map((file) => file.id) } } });
+      const removed = files.map((file) => file.id);
+      const shown = (await prisma.uploadedFile.findMany({ ...shape, where: { id: { in: removed } } } as never)) as UploadedFile[];
+      await prisma.uploadedFile.deleteMany({ where: { id: { in: removed } } });
       await releaseBytes(files.map((file) => file.sha256));
-      return files;
+      return shown;
     },
 
     /** Deletes expired files and their bytes. */
