@@ -7,6 +7,7 @@ import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { createContext, type GatewayContext } from './context.js';
 import { useCSRFPrevention } from './graphql/csrf.js';
+import { useGraphQLSSESingleConnection } from './graphql/graphql-sse.js';
 import { graphqlErrorFrom, useClientErrors } from './graphql/errors.js';
 import { graphiqlDefaultQuery } from './graphql/graphiql.js';
 import { useOperationLog } from './graphql/logging.js';
@@ -94,6 +95,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       contextFor(services, request && !connectionParams ? headersFromFetch(request.headers) : headersFromConnection(connectionParams, req?.headers)),
     plugins: [
       useCSRFPrevention(['graphql-require-preflight', 'apollo-require-preflight', 'x-graphql-yoga-csrf']),
+      useGraphQLSSESingleConnection('/graphql', persisted),
       useUploadLimits(config),
       ...useQueryLimits(config.queryLimits),
       useSharedEventResults(),
