@@ -26,6 +26,7 @@ import { createLogger } from './lib/logger.js';
 import { createServices, type Services } from './services.js';
 import { BATCH_RESULTS_PATH, serveBatchResults } from './modules/batch/batch-results.js';
 import { serveDemoPage } from './demo-page.js';
+import { createOpenAIDoorHandler, OPENAI_PREFIX } from './modules/openai-door/openai-door.http.js';
 
 interface ServerContext {
   request?: Request;
@@ -108,7 +109,9 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
     fetchAPI: createFetch({ formDataLimits: { fileSize: config.maxFileBytes, files: config.maxFilesPerRequest, fieldSize: 1_000_000 } }),
   });
 
+  const serveOpenAIDoor = createOpenAIDoorHandler(services);
   const handle = (request: IncomingMessage, response: ServerResponse) => {
+    if (request.url?.startsWith(OPENAI_PREFIX)) return void serveOpenAIDoor(request, response);
     const batchResults = request.url?.split('?')[0]?.match(BATCH_RESULTS_PATH);
     if (batchResults) return void serveBatchResults(services, request, response, batchResults[1]!);
     if (!config.demoPage || request.url?.startsWith('/graphql')) return void yoga(request, response);
