@@ -168,3 +168,28 @@ test('a reply that fails mid-stream ends the stream with an error in OpenAI shap
   const failed = await gateway.app.services.db.prisma.message.findFirstOrThrow({ where: { role: 'ASSISTANT', conversation: { ownerId: alice.id } } });
   expect(failed.status).toBe('FAILED');
 });
+
+test('a client that goes away mid-stream stops following; the reply still finishes and is stored', async () => {
+  const alice = await gateway.user({ tier: 'BASIC' });
+  gateway.upstream.behave({ tokens: 40, delayMs: 40 });
+  const controller = new AbortController();
+  const stream = await clientFor(alice.apiKey).chat.completions.create(
+    { model: 'fake-b', messages: [{ role: 'user', content: 'leave early' }], stream: true },
+    { signal: controller.signal },
+  );
+  let id = '';
+  const reading = (async () => {
+    for await (const chunk of stream) {
+      id = chunk.id.replace('chatcmpl-', '');
+      if (chunk.choices[0]?.delta.content === 'tok2 ') controller.abort();
+    }
+  })().catch(() => {});
+  await reading;
+  const { chat, db } = gateway.app.services;
+  await eventually(() => chat.followerCount() === 0, 3_000);
+  const reply = await eventually(async () => {
+    const row = await db.prisma.message.findUniqueOrThrow({ where: { id } });
+    return row.status === 'COMPLETE' ? row : null;
+  }, 10_000);
+  expect(reply.content).toContain('tok40');
+});

@@ -34,7 +34,8 @@ const sendError = (response: ServerResponse, error: OpenAIErrorResponse) => send
 
 /** Writes one server-sent event, waiting while the client reads slower than the reply streams. */
 async function writeEvent(response: ServerResponse, data: unknown) {
-  if (response.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)) return;
+  if (response.destroyed || response.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)) return;
+  if (response.destroyed) return;
   await Promise.race([once(response, 'drain'), once(response, 'close')]);
 }
 
@@ -50,7 +51,7 @@ async function streamReply(door: OpenAIDoor, response: ServerResponse, streamed:
   await writeEvent(response, chunks.start());
   let finished = false;
   for await (const event of streamed.events) {
-    // A client that went away stops following; the reply still finishes and is stored.
+    // A client that went away stops following at the next event; the reply still finishes and is stored.
     if (response.destroyed) break;
     if (event.type === 'TokenDelta') await writeEvent(response, chunks.content(event.delta));
     else if (event.type === 'ReasoningDelta') await writeEvent(response, chunks.reasoning(event.delta));
