@@ -74,3 +74,15 @@ test('single connection: the reservation is a PUT that answers a token, and an u
   });
   expect(unknown.status).toBe(404);
 });
+
+test('a subscription as EventSource sends it (a GET, no preflight header, no cookie) streams its events', async () => {
+  const alice = gateway.guest();
+  gateway.upstream.behave({ tokens: 3 });
+  const query = encodeURIComponent('subscription { chatStream(input: { content: "over GET" }) { __typename seq } }');
+  const response = await fetch(`${gateway.url}/graphql?query=${query}`, { headers: { accept: 'text/event-stream', ...alice.headers } });
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  const events = (await response.text()).split('\n\n').filter((event) => event.startsWith('event: next'));
+  expect(events).toHaveLength(4);
+  expect(events.at(-1)).toContain('MessageFinished');
+});
