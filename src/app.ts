@@ -7,6 +7,7 @@ import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { createContext, type GatewayContext } from './context.js';
 import { useCSRFPrevention } from './graphql/csrf.js';
+import { useGraphQLSSESingleConnection } from './graphql/graphql-sse.js';
 import { graphqlErrorFrom, useClientErrors } from './graphql/errors.js';
 import { graphiqlDefaultQuery } from './graphql/graphiql.js';
 import { useOperationLog } from './graphql/logging.js';
@@ -25,6 +26,7 @@ import { createLogger } from './lib/logger.js';
 import { createServices, type Services } from './services.js';
 import { BATCH_RESULTS_PATH, serveBatchResults } from './modules/batch/batch-results.js';
 import { serveDemoPage } from './demo-page.js';
+import { createOpenAIDoorHandler, OPENAI_PREFIX } from './modules/openai-door/openai-door.http.js';
 
 interface ServerContext {
   request?: Request;
@@ -94,6 +96,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       contextFor(services, request && !connectionParams ? headersFromFetch(request.headers) : headersFromConnection(connectionParams, req?.headers)),
     plugins: [
       useCSRFPrevention(['graphql-require-preflight', 'apollo-require-preflight', 'x-graphql-yoga-csrf']),
+      useGraphQLSSESingleConnection('/graphql', persisted),
       useUploadLimits(config),
       ...useQueryLimits(config.queryLimits),
       useSharedEventResults(),
@@ -106,7 +109,9 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
     fetchAPI: createFetch({ formDataLimits: { fileSize: config.maxFileBytes, files: config.maxFilesPerRequest, fieldSize: 1_000_000 } }),
   });
 
+  const serveOpenAIDoor = createOpenAIDoorHandler(services);
   const handle = (request: IncomingMessage, response: ServerResponse) => {
+    if (request.url?.startsWith(OPENAI_PREFIX)) return void serveOpenAIDoor(request, response);
     const batchResults = request.url?.split('?')[0]?.match(BATCH_RESULTS_PATH);
     if (batchResults) return void serveBatchResults(services, request, response, batchResults[1]!);
     if (!config.demoPage || request.url?.startsWith('/graphql')) return void yoga(request, response);

@@ -82,9 +82,9 @@ describe('request bodies', () => {
 });
 
 describe('CSRF refusal', () => {
-  test('a request without a preflight header is FORBIDDEN, with a localized message', async () => {
+  test('a GET carrying a cookie without a preflight header is FORBIDDEN, with a localized message', async () => {
     const response = await fetch(`${gateway.url}/graphql?query=${encodeURIComponent('{ health { database } }')}`, {
-      headers: { 'x-device-id': 'csrf-device', 'accept-language': 'fr' },
+      headers: { 'x-device-id': 'csrf-device', 'accept-language': 'fr', cookie: 'session=from-another-site' },
     });
     expect(response.status).toBe(403);
     const body = (await response.json()) as { errors: Array<{ message: string; extensions?: Record<string, unknown> }> };

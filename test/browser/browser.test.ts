@@ -40,6 +40,13 @@ test('GraphiQL runs a query and streams a chatStream subscription in the page', 
   // It opens on a chatStream subscription with a guest header already set.
   const execute = page.locator('.graphiql-execute-button');
   await execute.waitFor();
+  // Every line of the default document ends before the editor's toolbar: none is cut at the editor's width.
+  const lineEnds = await page
+    .locator('.graphiql-query-editor .view-line > span')
+    .evaluateAll((spans) => spans.map((span) => span.getBoundingClientRect().right));
+  const toolbar = await page.locator('.graphiql-toolbar').boundingBox();
+  expect(lineEnds.length).toBeGreaterThan(10);
+  expect(Math.max(...lineEnds)).toBeLessThan(toolbar!.x);
   await execute.click();
   // The editor holds two operations; GraphiQL asks which one to run.
   await page.locator('.graphiql-dropdown-item[role="menuitem"]', { hasText: 'Chat' }).click();
@@ -90,6 +97,28 @@ test('the demo page streams two models side by side, shows usage, takes feedback
   const feedback = await gateway.app.services.db.prisma.feedback.count({ where: { kind: 'THUMBS_UP' } });
   expect(feedback).toBe(1);
   await page.close();
+}, 60_000);
+
+test('at phone width (390x844) the demo page stacks the replies at full width', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  gateway.upstream.behave({ tokens: 12, delayMs: 10 });
+  await page.goto(`${gateway.url}/`);
+  await page.locator('body[data-ready="true"]').waitFor();
+  for (const model of ['fake-a', 'fake-b']) await page.locator(`input[name="model"][value="${model}"]`).check();
+  await page.fill('#message', 'Two answers on a phone, please.');
+  await page.click('#send');
+  const columns = page.locator('.reply');
+  await expect.poll(async () => columns.locator('.status').allInnerTexts(), { timeout: 15_000 }).toEqual(['complete', 'complete']);
+
+  const boxes = await Promise.all((await columns.all()).map((reply) => reply.boundingBox()));
+  for (const box of boxes) expect(box!.width).toBeGreaterThan(300);
+  // One above the other, not side by side.
+  expect(boxes[1]!.y).toBeGreaterThanOrEqual(boxes[0]!.y + boxes[0]!.height);
+  // Nothing is wider than the screen.
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.screenshot({ path: path.resolve(import.meta.dirname, '../../test-output/demo-page-390.png'), fullPage: true });
+  await context.close();
 }, 60_000);
 
 test('the demo page shows what a reasoning model thinks, apart from its answer', async () => {

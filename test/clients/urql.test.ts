@@ -5,8 +5,8 @@ import { pipe, subscribe } from 'wonka';
 import WebSocket from 'ws';
 import { startGateway, type Gateway } from '../support/harness.js';
 
-// urql as documented: fetch for queries and mutations, the subscription
-// exchange forwarding to graphql-ws.
+// urql as documented, with its default options (queries as GET): fetch for
+// queries and mutations, the subscription exchange forwarding to graphql-ws.
 let gateway: Gateway;
 beforeAll(async () => {
   gateway = await startGateway();
@@ -19,8 +19,6 @@ test('a query, a mutation and a streamed reply through the subscription exchange
   const client = new Client({
     url: `${gateway.url}/graphql`,
     fetchOptions: { headers },
-    // urql sends queries as GET by default; the server wants a preflight header on GETs (CSRF), so POST them.
-    preferGetMethod: false,
     exchanges: [
       cacheExchange,
       fetchExchange,
@@ -70,4 +68,29 @@ test('a query, a mutation and a streamed reply through the subscription exchange
       .join(''),
   ).toBe(finished.message.content);
   await socket.dispose();
+});
+
+test('urql with default options sends its queries as GET, and they pass without a preflight header', async () => {
+  const sent: Array<{ method: string; headers: Headers }> = [];
+  const client = new Client({
+    url: `${gateway.url}/graphql`,
+    fetchOptions: { headers: { 'x-device-id': `urql-get-${Date.now()}` } },
+    fetch: (input, init) => {
+      sent.push({ method: init?.method ?? 'GET', headers: new Headers(init?.headers) });
+      return fetch(input, init);
+    },
+    exchanges: [cacheExchange, fetchExchange],
+  });
+  const result = await client.query(gql`{ health { database } }`, {}).toPromise();
+  expect(result.error).toBeUndefined();
+  expect(['pglite', 'postgresql']).toContain(result.data.health.database);
+  expect(sent).toHaveLength(1);
+  expect(sent[0]!.method).toBe('GET');
+  expect(sent[0]!.headers.has('graphql-require-preflight')).toBe(false);
+});
+
+test('a mutation over GET is refused, cookie or not', async () => {
+  const query = encodeURIComponent('mutation { deleteConversation(id: "x") }');
+  const response = await fetch(`${gateway.url}/graphql?query=${query}`, { headers: { 'x-device-id': `urql-get-mutation-${Date.now()}` } });
+  expect(response.status).toBe(405);
 });
