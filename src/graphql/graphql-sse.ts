@@ -3,7 +3,9 @@ import { type DocumentNode, GraphQLError, getOperationAST } from 'graphql';
 import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import { createHandler } from 'graphql-sse/lib/use/fetch';
 import type { Plugin, YogaInitialContext } from 'graphql-yoga';
+import { localize } from './messages.js';
 import { type PersistedOperations, persistedQueryOf } from './persisted-operations.js';
+import { createSseReservations } from './sse-reservations.js';
 
 /**
  * Requests of graphql-sse's single-connection mode: the PUT that reserves a
@@ -34,9 +36,24 @@ function errorsOnly(error: unknown) {
  * The reservations live in this process: behind several instances, route a
  * token's requests to one of them (sticky sessions) or use distinct connections.
  */
-export function useGraphQLSSESingleConnection(endpoint: string, persisted: PersistedOperations | null): Plugin {
+export function useGraphQLSSESingleConnection(
+  endpoint: string,
+  persisted: PersistedOperations | null,
+  limits: { reservationTtlMs: number; maxReservations: number } = { reservationTtlMs: 30_000, maxReservations: 1_000 },
+): Plugin {
   let handler: ((request: Request) => Promise<Response>) | undefined;
   const serverContextOf = new WeakMap<Request, Record<string, unknown>>();
+  // An unopened reservation is dropped by opening its stream and cancelling it at once.
+  const dropReservation = async (token: string) => {
+    const request = new Request(`http://localhost${endpoint}`, { headers: { accept: 'text/event-stream', [TOKEN_HEADER_KEY]: token } });
+    const response = await handler?.(request);
+    await response?.body?.cancel();
+  };
+  const reservations = createSseReservations({
+    ttlMs: limits.reservationTtlMs,
+    max: limits.maxReservations,
+    drop: (token) => void dropReservation(token).catch(() => undefined),
+  });
   return {
     onYogaInit({ yoga }) {
       handler = createHandler(
@@ -79,7 +96,24 @@ export function useGraphQLSSESingleConnection(endpoint: string, persisted: Persi
     onRequest({ request, serverContext, endResponse, url }) {
       if (url.pathname !== endpoint || !handler || !isSingleConnectionRequest(request)) return;
       serverContextOf.set(request, serverContext as Record<string, unknown>);
+      if (request.method === 'PUT') return reserve(handler, request).then(endResponse);
+      const token = request.headers.get(TOKEN_HEADER_KEY) ?? url.searchParams.get(TOKEN_QUERY_KEY);
+      if (token && request.headers.get('accept') === 'text/event-stream') reservations.opened(token);
       return handler(request).then(endResponse);
     },
+    onDispose() {
+      reservations.close();
+    },
   };
+
+  async function reserve(serve: (request: Request) => Promise<Response>, request: Request): Promise<Response> {
+    if (reservations.isFull()) {
+      const message = localize('sse.tooManyReservations', {}, request.headers.get('accept-language') ?? undefined);
+      const body = JSON.stringify({ errors: [{ message, extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
+      return new Response(body, { status: 503, headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5' } });
+    }
+    const response = await serve(request);
+    if (response.status === 201) reservations.reserved(await response.clone().text());
+    return response;
+  }
 }

@@ -99,6 +99,7 @@ export const en: Catalog = {
   'encryption.privacyMismatch': 'This conversation is {conversation}; a {model} model cannot continue it.',
   'encryption.noFiles': 'Files cannot be attached to encrypted conversations.',
   'csrf.preflightRequired': 'Requests a browser can send without a preflight need a graphql-require-preflight header.',
+  'sse.tooManyReservations': 'Too many graphql-sse streams are reserved and not opened; try again shortly.',
   internal: 'Unexpected error.',
 };
 

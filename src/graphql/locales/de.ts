@@ -92,5 +92,6 @@ export const de: Record<string, string> = {
   'encryption.privacyMismatch': 'Diese Unterhaltung ist {conversation}; ein {model}-Modell kann sie nicht fortsetzen.',
   'encryption.noFiles': 'An verschlüsselte Unterhaltungen können keine Dateien angehängt werden.',
   'csrf.preflightRequired': 'Anfragen, die ein Browser ohne Preflight senden kann, brauchen einen graphql-require-preflight-Header.',
+  'sse.tooManyReservations': 'Zu viele graphql-sse-Streams sind reserviert und nicht geöffnet; bitte gleich erneut versuchen.',
   internal: 'Unerwarteter Fehler.',
 };

@@ -92,5 +92,6 @@ export const es: Record<string, string> = {
   'encryption.privacyMismatch': 'Esta conversación es {conversation}; un modelo {model} no puede continuarla.',
   'encryption.noFiles': 'No se pueden adjuntar archivos a conversaciones cifradas.',
   'csrf.preflightRequired': 'Las peticiones que un navegador puede enviar sin verificación previa necesitan una cabecera graphql-require-preflight.',
+  'sse.tooManyReservations': 'Hay demasiados flujos graphql-sse reservados sin abrir; vuelva a intentarlo en un momento.',
   internal: 'Error inesperado.',
 };

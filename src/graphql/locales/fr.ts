@@ -93,5 +93,6 @@ export const fr: Record<string, string> = {
   'encryption.privacyMismatch': 'Cette conversation est {conversation} ; un modèle {model} ne peut pas la poursuivre.',
   'encryption.noFiles': 'Impossible de joindre des fichiers à une conversation chiffrée.',
   'csrf.preflightRequired': "Les requêtes qu'un navigateur peut envoyer sans pré-vérification doivent porter un en-tête graphql-require-preflight.",
+  'sse.tooManyReservations': 'Trop de flux graphql-sse sont réservés sans être ouverts ; réessayez dans un instant.',
   internal: 'Erreur inattendue.',
 };
