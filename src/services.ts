@@ -132,6 +132,13 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
       maxFilesPerRequest: config.maxFilesPerRequest,
       ttlMinutes: config.fileTtlMinutes,
       extraction: { maxChars: config.maxExtractedChars, maxUnzippedBytes: config.maxUnzippedBytes, maxPdfPages: config.maxPdfPages },
+      urls: {
+        allowedHosts: config.fileUrlAllowedHosts,
+        allowHttp: config.fileUrlAllowHttp,
+        allowLoopback: config.fileUrlAllowLoopback,
+        timeoutMs: config.fileUrlTimeoutMs,
+        maxRedirects: config.fileUrlMaxRedirects,
+      },
     },
     logger,
   );

@@ -79,7 +79,7 @@ export function createTurnSender(deps: TurnSenderDeps) {
     const conversationId = input.conversationId ?? requestedParent?.conversationId;
     const existing = conversationId ? await store.ownedConversation(actor, conversationId) : null;
     const access = await deps.access.forPrivacy(actor, privacyOf(models, existing), input.secret);
-    if (access.privacy !== 'PUBLIC' && (input.fileIds?.length || input.attachments?.length)) throw badInput('encryption.noFiles');
+    if (access.privacy !== 'PUBLIC' && (input.fileIds?.length || input.attachments?.length || input.fileUrls?.length)) throw badInput('encryption.noFiles');
     if (input.webSearch && !hasFeature(actor.tier, 'web_search')) throw forbidden('auth.feature', { feature: 'web_search' });
     await deps.files.checkRoomFor(existing?.id ?? null, files);
     requireVision(models, files);
