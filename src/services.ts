@@ -32,6 +32,7 @@ import { createConversationAccess, type ConversationAccessService } from './modu
 import { createUsageService, type UsageService } from './modules/usage/usage.service.js';
 import { createLocalFileStore, createS3FileStore, type FileStore } from './modules/files/file-store.js';
 import { createFilesService, type FilesService } from './modules/files/files.service.js';
+import { createViewerUpdates, type ViewerUpdates } from './modules/identity/viewer-updates.js';
 import { createEphemeralKeysService, type EphemeralKeysService } from './modules/voice/ephemeral-keys.service.js';
 import { createVoiceService, type VoiceService } from './modules/voice/voice.service.js';
 import { createBatchService, type BatchService } from './modules/batch/batch.service.js';
@@ -62,6 +63,7 @@ export interface Services {
   search: SearchService;
   feedback: FeedbackService;
   files: FilesService;
+  viewerUpdates: ViewerUpdates;
   voice: VoiceService;
   ephemeralKeys: EphemeralKeysService;
   batch: BatchService;
@@ -114,8 +116,9 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   const eventLog = redis ? createRedisEventLog(redis, pubsub, config.eventLogRetentionMs) : createMemoryEventLog(pubsub, config.eventLogRetentionMs);
   const registry = createProviderRegistry(config);
   const catalog = createCatalogService(registry);
-  const credits = createCreditsService(db.prisma);
-  const limits = createLimitsService(config, redis ? redisLimiters(redis) : undefined);
+  const announceViewerChange = (userId: string) => pubsub.publish('viewer', userId, { userId });
+  const credits = createCreditsService(db.prisma, announceViewerChange);
+  const limits = createLimitsService(config, redis ? redisLimiters(redis) : undefined, announceViewerChange);
   const users = createUsersService(db.prisma, config, credits);
   const apiKeys = createApiKeysService(db.prisma);
   const templates = createTemplatesService(db.prisma);
@@ -175,6 +178,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     registry,
     catalog,
     identity: createIdentityService(db.prisma, config, users),
+    viewerUpdates: createViewerUpdates({ prisma: db.prisma, pubsub, limits }),
     apiKeys,
     admin: createAdminService(db.prisma, users, credits, apiKeys),
     credits,

@@ -2,6 +2,7 @@ import type { PrismaClient, UploadedFile } from '../../generated/prisma/client.j
 import { isUniqueViolation } from '../../lib/db.js';
 import { badInput, forbidden } from '../../lib/errors.js';
 import type { ConversationAccess, ConversationAccessService } from '../encryption/conversation-access.js';
+import type { CreditsService } from '../credits/credits.service.js';
 import type { FilesService } from '../files/files.service.js';
 import type { Actor } from '../identity/actor.js';
 import { hasFeature } from '../identity/tiers.js';
@@ -37,6 +38,8 @@ export interface TurnSenderDeps {
   admission: TurnAdmission;
   access: ConversationAccessService;
   files: FilesService;
+  /** Announces a stored turn's reservation to followers of the account. */
+  credits: Pick<CreditsService, 'announce'>;
   templates: TemplatesService;
   memories: MemoriesService;
   webSearch: WebSearch;
@@ -122,7 +125,10 @@ export function createTurnSender(deps: TurnSenderDeps) {
       replies: plans.map((planned) => ({ modelId: planned.model.id, reservation: planned.reservation })),
       ids,
     });
-    if (stored) return { ...stored, repeated: false };
+    if (stored) {
+      deps.credits.announce(actor.billedUserId);
+      return { ...stored, repeated: false };
+    }
     const repeated = await existingTurn(clientKeyOf(actor, input.clientMessageId));
     if (repeated) return { ...repeated, repeated: true };
     throw await deps.admission.refusal(
