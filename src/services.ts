@@ -33,6 +33,7 @@ import { createUsageService, type UsageService } from './modules/usage/usage.ser
 import { createLocalFileStore, createS3FileStore, type FileStore } from './modules/files/file-store.js';
 import { createFilesService, type FilesService } from './modules/files/files.service.js';
 import { createViewerUpdates, type ViewerUpdates } from './modules/identity/viewer-updates.js';
+import { createExportsService, type ExportsService } from './modules/exports/exports.service.js';
 import { createEphemeralKeysService, type EphemeralKeysService } from './modules/voice/ephemeral-keys.service.js';
 import { createVoiceService, type VoiceService } from './modules/voice/voice.service.js';
 import { createBatchService, type BatchService } from './modules/batch/batch.service.js';
@@ -64,6 +65,7 @@ export interface Services {
   feedback: FeedbackService;
   files: FilesService;
   viewerUpdates: ViewerUpdates;
+  exports: ExportsService;
   voice: VoiceService;
   ephemeralKeys: EphemeralKeysService;
   batch: BatchService;
@@ -179,6 +181,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     catalog,
     identity: createIdentityService(db.prisma, config, users),
     viewerUpdates: createViewerUpdates({ prisma: db.prisma, pubsub, limits }),
+    exports: createExportsService({ prisma: db.prisma, access, encryption, files, usage }),
     apiKeys,
     admin: createAdminService(db.prisma, users, credits, apiKeys),
     credits,

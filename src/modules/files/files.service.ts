@@ -41,9 +41,9 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
     }
   }
 
-  async function save(actor: Actor, bytes: Uint8Array, filename: string, conversationId: string | null): Promise<UploadedFile> {
+  async function save(actor: Actor, bytes: Uint8Array, filename: string, conversationId: string | null, extract = true): Promise<UploadedFile> {
     const { mimeType, kind } = await detectType(bytes, filename);
-    const { text, tokenCount } = await extractOffThread({ bytes, kind, limits: limits.extraction });
+    const { text, tokenCount } = extract ? await extractOffThread({ bytes, kind, limits: limits.extraction }) : { text: null, tokenCount: 0 };
     if (conversationId) await checkConversationRoom(conversationId, bytes.byteLength);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (!(await store.has(sha256))) await store.put(sha256, bytes);
@@ -88,8 +88,9 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
       return save(actor, fetched.bytes, fetched.filename, conversationId ?? null);
     },
 
-    /** Bytes the gateway made for the caller (generated images, exports), kept like an upload. */
-    saveGenerated: (actor: Actor, bytes: Uint8Array, filename: string, conversationId: string | null) => save(actor, bytes, filename, conversationId),
+    /** Bytes the gateway made for the caller (generated images, exports), kept like an upload; `extract: false` keeps no text of them in the database. */
+    saveGenerated: (actor: Actor, bytes: Uint8Array, filename: string, conversationId: string | null, options: { extract?: boolean } = {}) =>
+      save(actor, bytes, filename, conversationId, options.extract ?? true),
 
     /** A file of the caller's and its bytes, for downloading; another user's file is not found. */
     async download(actor: Actor, id: string): Promise<{ file: UploadedFile; bytes: Buffer } | null> {
@@ -113,6 +114,8 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
       if (conversationId) await checkConversationRoom(conversationId, joining);
       else if (joining > limits.maxConversationBytes) throw tooLarge(limits.maxConversationBytes, 'conversation');
     },
+
+    bytesOf: (file: Pick<UploadedFile, 'sha256'>) => store.get(file.sha256),
 
     async dataUrl(file: UploadedFile): Promise<string> {
       return `data:${file.mimeType};base64,${(await store.get(file.sha256)).toString('base64')}`;
