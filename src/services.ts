@@ -34,6 +34,7 @@ import { createLocalFileStore, createS3FileStore, type FileStore } from './modul
 import { createFilesService, type FilesService } from './modules/files/files.service.js';
 import { createViewerUpdates, type ViewerUpdates } from './modules/identity/viewer-updates.js';
 import { createExportsService, type ExportsService } from './modules/exports/exports.service.js';
+import { createImagesService, type ImagesService } from './modules/images/images.service.js';
 import { createEphemeralKeysService, type EphemeralKeysService } from './modules/voice/ephemeral-keys.service.js';
 import { createVoiceService, type VoiceService } from './modules/voice/voice.service.js';
 import { createBatchService, type BatchService } from './modules/batch/batch.service.js';
@@ -66,6 +67,7 @@ export interface Services {
   files: FilesService;
   viewerUpdates: ViewerUpdates;
   exports: ExportsService;
+  images: ImagesService;
   voice: VoiceService;
   ephemeralKeys: EphemeralKeysService;
   batch: BatchService;
@@ -182,6 +184,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     identity: createIdentityService(db.prisma, config, users),
     viewerUpdates: createViewerUpdates({ prisma: db.prisma, pubsub, limits }),
     exports: createExportsService({ prisma: db.prisma, access, encryption, files, usage }),
+    images: createImagesService({ prisma: db.prisma, catalog, registry, credits, files, usage }),
     apiKeys,
     admin: createAdminService(db.prisma, users, credits, apiKeys),
     credits,

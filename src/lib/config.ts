@@ -33,6 +33,8 @@ export interface CustomModelConfig {
   maxOutputTokens?: number;
   inputPrice?: number;
   outputPrice?: number;
+  /** USD per generated image (image models, modality "image-output"). */
+  imagePrice?: number;
   modalities?: string[];
   minTier?: TierName;
 }
