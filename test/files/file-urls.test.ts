@@ -57,3 +57,17 @@ test('a refused URL refuses the message and stores nothing', async () => {
   expect(result.errors![0]!.message).toContain('Positivliste');
   expect((await guest.execute('{ files { id } conversations { totalCount } }')).data).toEqual({ files: [], conversations: { totalCount: 0 } });
 });
+
+test('uploadFileFromUrl keeps the fetched bytes as a file of the caller', async () => {
+  const guest = gateway.guest();
+  const result = await guest.execute(/* GraphQL */ `mutation ($url: String!) { uploadFileFromUrl(url: $url) { filename mimeType size url expiresAt } }`, {
+    url: `${base}/pixel.png`,
+  });
+  expect(result.errors).toBeUndefined();
+  expect(result.data.uploadFileFromUrl).toMatchObject({ filename: 'pixel.png', mimeType: 'image/png', size: tinyPng.byteLength });
+  const bytes = Buffer.from(await (await fetch(result.data.uploadFileFromUrl.url, { headers: guest.headers })).arrayBuffer());
+  expect(bytes.equals(Buffer.from(tinyPng))).toBe(true);
+
+  const refused = await guest.execute(`mutation { uploadFileFromUrl(url: "https://example.com/x.png") { id } }`);
+  expect(refused.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'hostNotAllowed' });
+});

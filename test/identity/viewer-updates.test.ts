@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { dropSchema } from '../../src/lib/db.js';
+import { createViewerUpdates } from '../../src/modules/identity/viewer-updates.js';
 import { eventually, type Gateway, startGateway } from '../support/harness.js';
 import { SEND_MESSAGE } from '../support/operations.js';
 
@@ -49,6 +50,21 @@ describe('one instance', () => {
     const ended = await Promise.race([follower.return!().then(() => 'ended'), new Promise((resolve) => setTimeout(resolve, 1_000, 'still waiting'))]);
     expect(ended).toBe('ended');
     expect((await waiting).done).toBe(true);
+  });
+
+  test('a new rate-limit window is pushed without any other change', async () => {
+    const alice = await gateway.user({ credits: 10 });
+    const user = await gateway.app.services.db.prisma.user.findUniqueOrThrow({ where: { id: alice.id } });
+    // A window that ends 100 ms from now, so the test need not wait out a real minute.
+    const limits = { ...gateway.app.services.limits, minuteWindowEndsInMs: async () => 100 };
+    const { prisma } = gateway.app.services.db;
+    const follower = createViewerUpdates({ prisma, pubsub: gateway.app.services.pubsub, limits }).follow({ user, isGuest: false, tier: user.tier });
+    await follower.next();
+    const started = Date.now();
+    const second = await follower.next();
+    expect(second.done).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+    await follower.return!();
   });
 
   test("another user's changes are not pushed to you", async () => {

@@ -59,6 +59,13 @@ builder.mutationFields((t) => ({
     args: { file: t.arg({ type: 'File', required: true }), conversationId: t.arg.globalID({ for: [ConversationRef] }) },
     resolve: (_root, args, context) => context.services.files.upload(requireActor(context), args.file, args.conversationId?.id ?? null),
   }),
+  uploadFileFromUrl: t.field({
+    type: UploadedFileRef,
+    description: 'Like uploadFile, but the gateway fetches the bytes from the URL (allow-listed hosts only; see FILE_URL_ALLOWED_HOSTS).',
+    authScopes: { writer: true },
+    args: { url: t.arg.string({ required: true }), conversationId: t.arg.globalID({ for: [ConversationRef] }) },
+    resolve: (_root, args, context) => context.services.files.uploadFromUrl(requireActor(context), args.url, args.conversationId?.id ?? null),
+  }),
   removeFiles: t.field({
     type: [UploadedFileRef],
     description: 'Removes your files; ids already gone are ignored, so it is safe to repeat.',
