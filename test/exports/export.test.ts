@@ -1,3 +1,5 @@
+import * as mupdf from 'mupdf';
+import { PNG } from 'pngjs';
 import { extractText, getDocumentProxy } from 'unpdf';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { codeOf, startGateway, type Gateway } from '../support/harness.js';
@@ -36,6 +38,24 @@ async function download(url: string, headers: Record<string, string>) {
   return { status: response.status, type: response.headers.get('content-type'), bytes: new Uint8Array(await response.arrayBuffer()) };
 }
 
+/** The first page drawn as a PNG by MuPDF (WebAssembly), decoded again: what a reader would show. */
+function firstPageAsPng(bytes: Uint8Array) {
+  const page = mupdf.Document.openDocument(bytes, 'application/pdf').loadPage(0);
+  const png = page.toPixmap(mupdf.Matrix.scale(1, 1), mupdf.ColorSpace.DeviceRGB, false).asPNG();
+  return PNG.sync.read(Buffer.from(png));
+}
+
+/** Share of the pixels in a band of rows that are not near white. */
+function inkIn(image: PNG, fromRow: number, toRow: number): number {
+  let inked = 0;
+  for (let y = fromRow; y < toRow; y++)
+    for (let x = 0; x < image.width; x++) {
+      const offset = (y * image.width + x) * 4;
+      if (image.data[offset]! + image.data[offset + 1]! + image.data[offset + 2]! < 600) inked++;
+    }
+  return inked / ((toRow - fromRow) * image.width);
+}
+
 async function pdfText(bytes: Uint8Array): Promise<{ text: string; pages: number }> {
   const pdf = await getDocumentProxy(bytes);
   const { text, totalPages } = await extractText(pdf, { mergePages: true });
@@ -58,7 +78,8 @@ describe('a conversation as a document', () => {
     const file = await download(url, alice.headers);
     expect(file).toMatchObject({ status: 200, type: 'application/pdf' });
     expect(file.bytes.byteLength).toBe(size);
-    const { text, pages } = await pdfText(file.bytes);
+    // pdf.js takes over the buffer it is given, so it gets a copy.
+    const { text, pages } = await pdfText(file.bytes.slice());
     expect(pages).toBeGreaterThanOrEqual(1);
     for (const expected of [
       'How much hay do the llamas need?',
@@ -71,6 +92,12 @@ describe('a conversation as a document', () => {
       '17',
     ])
       expect(text).toContain(expected);
+    // The first page renders: A4 at 72 dpi, ink where the title and the first messages are, a blank bottom margin.
+    const page = firstPageAsPng(file.bytes);
+    expect(Math.abs(page.width - 595.28)).toBeLessThan(1);
+    expect(page.height).toBe(842);
+    expect(inkIn(page, 50, 300)).toBeGreaterThan(0.005);
+    expect(inkIn(page, 800, 842)).toBe(0);
     // Markup is rendered, not printed.
     expect(text).not.toContain('**');
     expect(text).not.toContain('```');
