@@ -29,4 +29,13 @@ export function demoImage(prompt: string, size = 256): Buffer {
 }
 
 /** The side of a square image from an OpenAI size such as "1024x1024" (the demo draws squares). */
-export const sideOf = (size: string | undefined) => Number(/^(\d+)x\d+$/.exec(size ?? '')?.[1] ?? 256);
+const sideOf = (size: string | undefined) => Number(/^(\d+)x\d+$/.exec(size ?? '')?.[1] ?? 256);
+
+/** Status and body of an OpenAI images/generations answer: `n` copies of the prompt's picture, base64; a 400 without a prompt. */
+export function demoImageGeneration(body: { prompt?: unknown; n?: unknown; size?: unknown }, created: number): [number, unknown] {
+  const prompt = String(body.prompt ?? '');
+  if (!prompt) return [400, { error: { message: 'prompt is required', type: 'invalid_request_error' } }];
+  const count = Math.max(1, Number(body.n ?? 1));
+  const image = demoImage(prompt, Math.min(512, sideOf(typeof body.size === 'string' ? body.size : undefined))).toString('base64');
+  return [200, { created, data: Array.from({ length: count }, () => ({ b64_json: image, revised_prompt: `A demo picture of: ${prompt}` })) }];
+}

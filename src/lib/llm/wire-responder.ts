@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { demoHear, demoSpeech } from './demo-audio.js';
-import { demoImage, sideOf } from './demo-image.js';
+import { demoImageGeneration } from './demo-image.js';
 import { deltasOf, describeRequest, embed, promptTokensOf, thinkingOf, type WireMessage } from './demo-replies.js';
 
 export interface ResponderBehaviour {
@@ -258,24 +258,13 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
     });
   }
 
-  function imageGeneration(body: any): Response {
-    const prompt = String(body.prompt ?? '');
-    if (!prompt) return json(400, { error: { message: 'prompt is required', type: 'invalid_request_error' } });
-    const count = Math.max(1, Number(body.n ?? 1));
-    const image = demoImage(prompt, Math.min(512, sideOf(body.size))).toString('base64');
-    return json(200, {
-      created: Math.floor(now() / 1000),
-      data: Array.from({ length: count }, () => ({ b64_json: image, revised_prompt: `A demo picture of: ${prompt}` })),
-    });
-  }
-
   const routes: Record<string, (body: any, behaviour: ResponderBehaviour, request: Request) => Response | Promise<Response>> = {
     '/chat/completions': (body, behaviour, request) => chatCompletion(body, behaviour, request.signal),
     '/embeddings': (body) => embeddings(body),
     '/audio/transcriptions': (form) => transcription(form),
     '/audio/speech': (body) => speech(body),
     '/realtime/client_secrets': (body) => clientSecret(body),
-    '/images/generations': (body) => imageGeneration(body),
+    '/images/generations': (body) => json(...demoImageGeneration(body, Math.floor(now() / 1000))),
   };
 
   return async (request) => {
