@@ -33,10 +33,10 @@ async function loadModels() {
   const data = await graphql(
     /* GraphQL */ `query DemoModels { models(first: 100) { edges { node { id displayName available modalities } } } defaults: health { defaultModel } }`,
   );
-  // Chat models only: embedding and realtime models do not answer messages.
+  // Chat models only: embedding, realtime and image models do not answer messages.
   const available = data.models.edges
     .map((edge) => edge.node)
-    .filter((model) => model.available && !model.modalities.some((modality) => modality === 'embedding' || modality === 'realtime'));
+    .filter((model) => model.available && !model.modalities.some((modality) => ['embedding', 'realtime', 'image-output'].includes(modality)));
   const fieldset = $('#models');
   for (const model of available) {
     const checked = model.id === data.defaults.defaultModel;
@@ -184,11 +184,51 @@ async function send(event) {
   }
 }
 
+/** The balance as it moves: reserved when a turn starts, settled when its replies finish. */
+function followBalance() {
+  socket.subscribe(
+    { query: /* GraphQL */ `subscription DemoBalance { viewerUpdates { credits limits { usedThisMinute perMinute } } }` },
+    {
+      next: ({ data }) => {
+        if (!data) return;
+        const { credits, limits } = data.viewerUpdates;
+        $('#balance').textContent = `${credits.toLocaleString('en')} credits · ${limits.usedThisMinute}/${limits.perMinute} requests this minute`;
+      },
+      error: showError,
+      complete: () => {},
+    },
+  );
+}
+
+/** An image of the message, drawn by the first image model (the demo draws offline) and shown from its download URL. */
+async function draw() {
+  showError(null);
+  const prompt = $('#message').value.trim();
+  if (!prompt) return;
+  try {
+    const data = await graphql(
+      /* GraphQL */ `mutation DemoDraw($input: GenerateImageInput!) { generateImage(input: $input) { images { url filename conversation { id } } } }`,
+      { input: { prompt, conversationId } },
+    );
+    $('#history').append(element('div', { class: 'turn user' }, element('small', {}, 'you'), prompt));
+    for (const image of data.generateImage.images) {
+      // The download needs the same credentials as the API, which an <img> alone cannot send.
+      const blob = await (await fetch(image.url, { headers })).blob();
+      $('#history').append(element('div', { class: 'turn image' }, element('img', { src: URL.createObjectURL(blob), alt: prompt, width: '256' })));
+    }
+    $('#message').value = '';
+  } catch (error) {
+    showError(error);
+  }
+}
+
 $('#composer').addEventListener('submit', send);
+$('#draw').addEventListener('click', draw);
 $('#new-chat').addEventListener('click', () => {
   conversationId = null;
   $('#history').replaceChildren();
   $('#replies').replaceChildren();
 });
+followBalance();
 await Promise.all([loadModels(), loadConversations()]).catch(showError);
 document.body.dataset.ready = 'true';

@@ -25,6 +25,7 @@ import { headersFromConnection, headersFromFetch, type HeaderSource } from './li
 import { createLogger } from './lib/logger.js';
 import { createServices, type Services } from './services.js';
 import { BATCH_RESULTS_PATH, serveBatchResults } from './modules/batch/batch-results.js';
+import { FILE_DOWNLOAD_PATH, serveFileDownload } from './modules/files/file-download.js';
 import { serveDemoPage } from './demo-page.js';
 import { createOpenAIDoorHandler, OPENAI_PREFIX } from './modules/openai-door/openai-door.http.js';
 
@@ -114,6 +115,8 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
     if (request.url?.startsWith(OPENAI_PREFIX)) return void serveOpenAIDoor(request, response);
     const batchResults = request.url?.split('?')[0]?.match(BATCH_RESULTS_PATH);
     if (batchResults) return void serveBatchResults(services, request, response, batchResults[1]!);
+    const fileDownload = request.url?.split('?')[0]?.match(FILE_DOWNLOAD_PATH);
+    if (fileDownload) return void serveFileDownload(services, request, response, fileDownload[1]!);
     if (!config.demoPage || request.url?.startsWith('/graphql')) return void yoga(request, response);
     void serveDemoPage(request, response).then((served) => {
       if (!served) void yoga(request, response);

@@ -32,6 +32,9 @@ import { createConversationAccess, type ConversationAccessService } from './modu
 import { createUsageService, type UsageService } from './modules/usage/usage.service.js';
 import { createLocalFileStore, createS3FileStore, type FileStore } from './modules/files/file-store.js';
 import { createFilesService, type FilesService } from './modules/files/files.service.js';
+import { createViewerUpdates, type ViewerUpdates } from './modules/identity/viewer-updates.js';
+import { createExportsService, type ExportsService } from './modules/exports/exports.service.js';
+import { createImagesService, type ImagesService } from './modules/images/images.service.js';
 import { createEphemeralKeysService, type EphemeralKeysService } from './modules/voice/ephemeral-keys.service.js';
 import { createVoiceService, type VoiceService } from './modules/voice/voice.service.js';
 import { createBatchService, type BatchService } from './modules/batch/batch.service.js';
@@ -62,6 +65,9 @@ export interface Services {
   search: SearchService;
   feedback: FeedbackService;
   files: FilesService;
+  viewerUpdates: ViewerUpdates;
+  exports: ExportsService;
+  images: ImagesService;
   voice: VoiceService;
   ephemeralKeys: EphemeralKeysService;
   batch: BatchService;
@@ -114,8 +120,9 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   const eventLog = redis ? createRedisEventLog(redis, pubsub, config.eventLogRetentionMs) : createMemoryEventLog(pubsub, config.eventLogRetentionMs);
   const registry = createProviderRegistry(config);
   const catalog = createCatalogService(registry);
-  const credits = createCreditsService(db.prisma);
-  const limits = createLimitsService(config, redis ? redisLimiters(redis) : undefined);
+  const announceViewerChange = (userId: string) => pubsub.publish('viewer', userId, { userId });
+  const credits = createCreditsService(db.prisma, announceViewerChange);
+  const limits = createLimitsService(config, redis ? redisLimiters(redis) : undefined, announceViewerChange);
   const users = createUsersService(db.prisma, config, credits);
   const apiKeys = createApiKeysService(db.prisma);
   const templates = createTemplatesService(db.prisma);
@@ -132,6 +139,13 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
       maxFilesPerRequest: config.maxFilesPerRequest,
       ttlMinutes: config.fileTtlMinutes,
       extraction: { maxChars: config.maxExtractedChars, maxUnzippedBytes: config.maxUnzippedBytes, maxPdfPages: config.maxPdfPages },
+      urls: {
+        allowedHosts: config.fileUrlAllowedHosts,
+        allowHttp: config.fileUrlAllowHttp,
+        allowLoopback: config.fileUrlAllowLoopback,
+        timeoutMs: config.fileUrlTimeoutMs,
+        maxRedirects: config.fileUrlMaxRedirects,
+      },
     },
     logger,
   );
@@ -168,6 +182,9 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     registry,
     catalog,
     identity: createIdentityService(db.prisma, config, users),
+    viewerUpdates: createViewerUpdates({ prisma: db.prisma, pubsub, limits }),
+    exports: createExportsService({ prisma: db.prisma, access, encryption, files, usage }),
+    images: createImagesService({ prisma: db.prisma, catalog, registry, credits, files, usage }),
     apiKeys,
     admin: createAdminService(db.prisma, users, credits, apiKeys),
     credits,

@@ -13,6 +13,8 @@ import '../modules/memories/memories.schema.js';
 import '../modules/usage/usage.schema.js';
 import '../modules/search/search.schema.js';
 import '../modules/files/files.schema.js';
+import '../modules/exports/exports.schema.js';
+import '../modules/images/images.schema.js';
 import '../modules/voice/voice.schema.js';
 import '../modules/batch/batch.schema.js';
 import '../modules/encryption/encryption.schema.js';

@@ -33,6 +33,8 @@ export interface CustomModelConfig {
   maxOutputTokens?: number;
   inputPrice?: number;
   outputPrice?: number;
+  /** USD per generated image (image models, modality "image-output"). */
+  imagePrice?: number;
   modalities?: string[];
   minTier?: TierName;
 }
@@ -144,6 +146,13 @@ export interface Config {
   maxPdfPages: number;
   fileTtlMinutes: number;
   fileSweepIntervalMs: number;
+  /** Hosts SendMessageInput.fileUrls may name (FILE_URL_ALLOWED_HOSTS, comma-separated); empty: no URL is fetched. */
+  fileUrlAllowedHosts: string[];
+  fileUrlAllowHttp: boolean;
+  /** Lets file URLs reach loopback addresses. Tests set it to serve files from 127.0.0.1; no environment variable sets it. */
+  fileUrlAllowLoopback: boolean;
+  fileUrlTimeoutMs: number;
+  fileUrlMaxRedirects: number;
 }
 
 function integer(value: string | undefined, fallback: number): number {
@@ -301,6 +310,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxPdfPages: integer(env.MAX_PDF_PAGES, 2_000),
     fileTtlMinutes: integer(env.FILE_TTL_MINUTES, 30),
     fileSweepIntervalMs: integer(env.FILE_SWEEP_INTERVAL_MS, 60_000),
+    fileUrlAllowedHosts: (env.FILE_URL_ALLOWED_HOSTS ?? '')
+      .split(',')
+      .map((host) => host.trim())
+      .filter(Boolean),
+    fileUrlAllowHttp: env.FILE_URL_ALLOW_HTTP === 'true',
+    fileUrlAllowLoopback: false,
+    fileUrlTimeoutMs: integer(env.FILE_URL_TIMEOUT_MS, 15_000),
+    fileUrlMaxRedirects: integer(env.FILE_URL_MAX_REDIRECTS, 3),
     ...overrides,
   };
 }

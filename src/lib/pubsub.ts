@@ -12,6 +12,8 @@ import type { MessageEvent } from '../modules/chat/message-events.js';
 export interface Topics {
   message: MessageEvent;
   conversation: MessageEvent;
+  /** Something changed a user's credits or limits; followers read the Viewer again. */
+  viewer: { userId: string };
   /** Asks whichever instance runs a reply to stop it. */
   stop: { messageId: string };
 }

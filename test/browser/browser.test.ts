@@ -121,6 +121,24 @@ test('at phone width (390x844) the demo page stacks the replies at full width', 
   await context.close();
 }, 60_000);
 
+test('the demo page shows the balance moving and draws an image', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${gateway.url}/`);
+  await page.locator('body[data-ready="true"]').waitFor();
+  const balance = () => page.locator('#balance').innerText();
+  await expect.poll(balance).toMatch(/credits · 0\/\d+ requests this minute/);
+  const before = await balance();
+  // Image models are not offered as chat models.
+  expect(await page.locator('input[name="model"][value="fake-image"]').count()).toBe(0);
+
+  await page.fill('#message', 'a lighthouse at dusk');
+  await page.click('#draw');
+  await page.locator('#history img').waitFor();
+  expect(await page.locator('#history img').evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth)).toBeGreaterThan(0);
+  await expect.poll(balance).not.toBe(before);
+  await page.close();
+}, 60_000);
+
 test('the demo page shows what a reasoning model thinks, apart from its answer', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   gateway.upstream.behave({ thinking: 4, tokens: 5, delayMs: 20 });

@@ -27,7 +27,8 @@ test('the shipped catalog has at least 30 real models from at least 8 vendors, p
   expect(new Set(real.map((model) => model.vendor)).size).toBeGreaterThanOrEqual(8);
   for (const model of real) {
     expect(model.contextWindow, model.id).toBeGreaterThan(0);
-    expect(model.inputPrice, model.id).not.toBeNull();
+    // Image models are priced per image instead of per token.
+    expect(model.inputPrice ?? model.imagePrice ?? null, model.id).not.toBeNull();
   }
   const demoPrivacy = builtInModels.filter((model) => model.provider === 'demo').map((model) => model.privacy);
   expect(new Set(demoPrivacy)).toEqual(new Set(['PUBLIC', 'PRIVATE_ENCRYPTED', 'TEAM_ENCRYPTED']));

@@ -91,6 +91,7 @@ export async function startGateway(overrides: Partial<Config> = {}): Promise<Gat
       })),
       { id: PRO_MODEL, vendor: 'Fake', contextWindow: 16_000, inputPrice: 10, outputPrice: 20, modalities: ['text'], minTier: 'PRO' as const },
       { id: 'fake-embed', vendor: 'Fake', contextWindow: 8_000, maxOutputTokens: 0, inputPrice: 0.02, modalities: ['embedding'] },
+      { id: 'fake-image', vendor: 'Fake', contextWindow: 4_000, maxOutputTokens: 0, imagePrice: 0.02, modalities: ['image-output'] },
       {
         id: 'fake-private',
         vendor: 'Fake',

@@ -21,6 +21,7 @@ function customModel(provider: ProviderConfig, model: CustomModelConfig): Catalo
     maxOutputTokens: model.maxOutputTokens ?? 4_096,
     inputPrice: model.inputPrice ?? null,
     outputPrice: model.outputPrice ?? null,
+    imagePrice: model.imagePrice ?? null,
     modalities: model.modalities ?? ['text'],
     minTier: model.minTier ?? 'FREE',
     privacy: model.privacy ?? 'PUBLIC',
@@ -61,7 +62,12 @@ export function createProviderRegistry(config: Config) {
 
   const usingDemo = config.providers.length === 0;
   const firstConfiguredModel = catalog.find(
-    (model) => model.provider !== 'demo' && configured.has(model.provider) && !model.modalities.includes('embedding') && !model.modalities.includes('realtime'),
+    (model) =>
+      model.provider !== 'demo' &&
+      configured.has(model.provider) &&
+      !model.modalities.includes('embedding') &&
+      !model.modalities.includes('realtime') &&
+      !model.modalities.includes('image-output'),
   );
   const defaultModelId = config.defaultModel ?? (usingDemo ? 'demo' : (firstConfiguredModel?.id ?? 'demo'));
 

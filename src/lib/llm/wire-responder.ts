@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { demoHear, demoSpeech } from './demo-audio.js';
+import { demoImageGeneration } from './demo-image.js';
 import { deltasOf, describeRequest, embed, promptTokensOf, thinkingOf, type WireMessage } from './demo-replies.js';
 
 export interface ResponderBehaviour {
@@ -59,7 +60,7 @@ export interface WireResponderOptions {
   now?: () => number;
 }
 
-export const DEMO_MODEL_IDS = ['demo', 'demo-mini', 'demo-private', 'demo-team', 'demo-realtime', 'demo-embed'];
+export const DEMO_MODEL_IDS = ['demo', 'demo-mini', 'demo-private', 'demo-team', 'demo-realtime', 'demo-embed', 'demo-image'];
 const defaultDelay = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
@@ -263,6 +264,7 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
     '/audio/transcriptions': (form) => transcription(form),
     '/audio/speech': (body) => speech(body),
     '/realtime/client_secrets': (body) => clientSecret(body),
+    '/images/generations': (body) => json(...demoImageGeneration(body, Math.floor(now() / 1000))),
   };
 
   return async (request) => {

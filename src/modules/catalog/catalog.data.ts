@@ -85,6 +85,19 @@ const entries: Entry[] = [
     modalities: ['embedding'],
     minTier: 'FREE',
   },
+  {
+    id: 'demo-image',
+    displayName: 'Demo Images (drawn offline)',
+    vendor: 'Demo',
+    provider: 'demo',
+    contextWindow: 4_000,
+    maxOutputTokens: 0,
+    inputPrice: null,
+    outputPrice: null,
+    imagePrice: 0.01,
+    modalities: ['image-output'],
+    minTier: 'FREE',
+  },
 
   {
     id: 'gpt-5',
@@ -229,6 +242,34 @@ const entries: Entry[] = [
     outputPrice: null,
     modalities: ['embedding'],
     minTier: 'FREE',
+  },
+  {
+    id: 'gpt-image-1',
+    displayName: 'GPT Image 1',
+    vendor: 'OpenAI',
+    provider: 'openai',
+    contextWindow: 32_000,
+    maxOutputTokens: 0,
+    inputPrice: null,
+    outputPrice: null,
+    // Medium quality, 1024×1024.
+    imagePrice: 0.042,
+    modalities: ['image-output'],
+    minTier: 'BASIC',
+  },
+  {
+    id: 'dall-e-3',
+    displayName: 'DALL·E 3',
+    vendor: 'OpenAI',
+    provider: 'openai',
+    contextWindow: 4_000,
+    maxOutputTokens: 0,
+    inputPrice: null,
+    outputPrice: null,
+    // Standard quality, 1024×1024.
+    imagePrice: 0.04,
+    modalities: ['image-output'],
+    minTier: 'BASIC',
   },
 
   {

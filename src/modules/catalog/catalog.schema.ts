@@ -19,6 +19,11 @@ export const ModelRef = builder.node(builder.objectRef<CatalogModel>('Model'), {
     maxOutputTokens: t.exposeInt('maxOutputTokens'),
     inputPrice: t.exposeFloat('inputPrice', { nullable: true, description: 'USD per 1M input tokens.' }),
     outputPrice: t.exposeFloat('outputPrice', { nullable: true, description: 'USD per 1M output tokens.' }),
+    imagePrice: t.float({
+      nullable: true,
+      description: 'USD per generated image, for image models (modality "image-output").',
+      resolve: (model) => model.imagePrice ?? null,
+    }),
     modalities: t.exposeStringList('modalities'),
     minTier: t.expose('minTier', { type: TierEnum }),
     privacy: t.expose('privacy', { type: PrivacyEnum }),

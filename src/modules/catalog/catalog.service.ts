@@ -21,12 +21,24 @@ export function createCatalogService(registry: ProviderRegistry) {
     /** The model a chat may use, or the error that explains why not. */
     requireChatModel(id: string, tier: Tier): CatalogModel {
       const model = byId.get(id);
-      if (!model || !model.enabled || model.modalities.includes('embedding') || model.modalities.includes('realtime'))
+      if (!model || !model.enabled || ['embedding', 'realtime', 'image-output'].some((modality) => model.modalities.includes(modality)))
         throw badInput('input.unknownModel', { model: id });
       if (!tierAtLeast(tier, model.minTier)) {
         throw new UserFacingError('MODEL_NOT_ALLOWED', 'model.notAllowed', { model: id, tier: model.minTier }, { requiredTier: model.minTier });
       }
       if (!registry.isConfigured(model.provider)) throw new UserFacingError('PROVIDER_UNAVAILABLE', 'provider.unavailable', { model: id });
+      return model;
+    },
+    /** The image model a caller may use, or the error that explains why not; the first configured one when none is named. */
+    requireImageModel(id: string | null | undefined, tier: Tier): CatalogModel {
+      const chosen =
+        id ?? registry.catalog.find((model) => model.modalities.includes('image-output') && registry.isConfigured(model.provider))?.id ?? 'demo-image';
+      const model = byId.get(chosen);
+      if (!model || !model.enabled || !model.modalities.includes('image-output')) throw badInput('input.unknownModel', { model: chosen });
+      if (!tierAtLeast(tier, model.minTier)) {
+        throw new UserFacingError('MODEL_NOT_ALLOWED', 'model.notAllowed', { model: chosen, tier: model.minTier }, { requiredTier: model.minTier });
+      }
+      if (!registry.isConfigured(model.provider)) throw new UserFacingError('PROVIDER_UNAVAILABLE', 'provider.unavailable', { model: chosen });
       return model;
     },
     costOf(model: CatalogModel, inputTokens: number, outputTokens: number): number {

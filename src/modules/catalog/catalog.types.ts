@@ -13,6 +13,8 @@ export interface CatalogModel {
   inputPrice: number | null;
   /** USD per 1M output tokens. */
   outputPrice: number | null;
+  /** USD per generated image, for image models (modality "image-output"). */
+  imagePrice?: number | null;
   modalities: string[];
   minTier: Tier;
   privacy: Privacy;

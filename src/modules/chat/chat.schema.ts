@@ -25,6 +25,9 @@ export const SendMessageInput = builder.inputType('SendMessageInput', {
     history: t.field({ type: [HistoryMessageInput], description: 'Extra context supplied by the client.' }),
     fileIds: t.globalIDList({ for: [UploadedFileRef], description: 'Files uploaded earlier with uploadFile.' }),
     attachments: t.field({ type: ['File'], description: 'Inline uploads (multipart request), with the same limits as uploadFile.' }),
+    fileUrls: t.stringList({
+      description: "Files the gateway fetches from these URLs (allow-listed hosts only) and uses like uploads (the seeds' share_info_urls).",
+    }),
     parentMessageId: t.globalID({ for: [MessageRef], description: 'Answer (or edit) from an earlier point of the conversation: branching.' }),
     enableThinking: t.boolean({ description: 'Reasoning models (modality "reasoning") think harder when true, less when false; other models ignore it.' }),
     fallbackModels: t.idList({
@@ -55,6 +58,7 @@ function toRequest(input: SendMessageArgs, context: { secret(): string | undefin
     history: input.history,
     fileIds: input.fileIds?.map(({ id }) => id),
     attachments: input.attachments,
+    fileUrls: input.fileUrls,
     enableThinking: input.enableThinking,
     webSearch: input.webSearch,
     secret: context.secret(),

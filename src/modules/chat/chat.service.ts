@@ -42,6 +42,8 @@ export interface SendMessageRequest {
   fileIds?: string[] | null;
   /** Files sent inline with the message. */
   attachments?: File[] | null;
+  /** Files the gateway fetches (allow-listed hosts only) and uses like uploads. */
+  fileUrls?: string[] | null;
   parentMessageId?: string | null;
   /** Ask reasoning models to think harder (true) or less (false). */
   enableThinking?: boolean | null;

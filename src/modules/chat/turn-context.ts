@@ -81,9 +81,13 @@ export function createTurnContext(deps: TurnContextDeps) {
     return Promise.all(branch.map(async (turn) => (turn.role === 'USER' ? { ...turn, files: await filesOf(turn.id) } : turn)));
   }
 
-  /** Referenced files must be the caller's; inline ones are uploaded now (and removed again if the turn fails). */
-  async function gatherFiles(actor: Actor, input: { fileIds?: string[] | null; attachments?: File[] | null }, conversationId: string | null) {
-    const count = (input.fileIds?.length ?? 0) + (input.attachments?.length ?? 0);
+  /** Referenced files must be the caller's; inline ones and those named by URL are stored now (and removed again if the turn fails). */
+  async function gatherFiles(
+    actor: Actor,
+    input: { fileIds?: string[] | null; attachments?: File[] | null; fileUrls?: string[] | null },
+    conversationId: string | null,
+  ) {
+    const count = (input.fileIds?.length ?? 0) + (input.attachments?.length ?? 0) + (input.fileUrls?.length ?? 0);
     if (count > deps.maxFilesPerRequest) {
       const limit = deps.maxFilesPerRequest;
       throw new UserFacingError('PAYLOAD_TOO_LARGE', 'files.tooMany', { limit }, { limit });
@@ -92,6 +96,7 @@ export function createTurnContext(deps: TurnContextDeps) {
     const inline: UploadedFile[] = [];
     try {
       for (const file of input.attachments ?? []) inline.push(await deps.files.upload(actor, file, conversationId));
+      for (const url of input.fileUrls ?? []) inline.push(await deps.files.uploadFromUrl(actor, url, conversationId));
     } catch (error) {
       await deps.files.remove(
         actor,

@@ -2,6 +2,7 @@ import type { PrismaClient, UploadedFile } from '../../generated/prisma/client.j
 import { isUniqueViolation } from '../../lib/db.js';
 import { badInput, forbidden } from '../../lib/errors.js';
 import type { ConversationAccess, ConversationAccessService } from '../encryption/conversation-access.js';
+import type { CreditsService } from '../credits/credits.service.js';
 import type { FilesService } from '../files/files.service.js';
 import type { Actor } from '../identity/actor.js';
 import { hasFeature } from '../identity/tiers.js';
@@ -37,6 +38,8 @@ export interface TurnSenderDeps {
   admission: TurnAdmission;
   access: ConversationAccessService;
   files: FilesService;
+  /** Announces a stored turn's reservation to followers of the account. */
+  credits: Pick<CreditsService, 'announce'>;
   templates: TemplatesService;
   memories: MemoriesService;
   webSearch: WebSearch;
@@ -79,7 +82,7 @@ export function createTurnSender(deps: TurnSenderDeps) {
     const conversationId = input.conversationId ?? requestedParent?.conversationId;
     const existing = conversationId ? await store.ownedConversation(actor, conversationId) : null;
     const access = await deps.access.forPrivacy(actor, privacyOf(models, existing), input.secret);
-    if (access.privacy !== 'PUBLIC' && (input.fileIds?.length || input.attachments?.length)) throw badInput('encryption.noFiles');
+    if (access.privacy !== 'PUBLIC' && (input.fileIds?.length || input.attachments?.length || input.fileUrls?.length)) throw badInput('encryption.noFiles');
     if (input.webSearch && !hasFeature(actor.tier, 'web_search')) throw forbidden('auth.feature', { feature: 'web_search' });
     await deps.files.checkRoomFor(existing?.id ?? null, files);
     requireVision(models, files);
@@ -122,7 +125,10 @@ export function createTurnSender(deps: TurnSenderDeps) {
       replies: plans.map((planned) => ({ modelId: planned.model.id, reservation: planned.reservation })),
       ids,
     });
-    if (stored) return { ...stored, repeated: false };
+    if (stored) {
+      deps.credits.announce(actor.billedUserId);
+      return { ...stored, repeated: false };
+    }
     const repeated = await existingTurn(clientKeyOf(actor, input.clientMessageId));
     if (repeated) return { ...repeated, repeated: true };
     throw await deps.admission.refusal(

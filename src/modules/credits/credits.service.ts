@@ -16,7 +16,7 @@ export function creditsFor(usd: number): number {
  * writes its ledger row, and a debit only happens where the balance covers it,
  * so concurrent calls can never take the balance below zero.
  */
-export function createCreditsService(prisma: PrismaClient) {
+export function createCreditsService(prisma: PrismaClient, onChanged: (userId: string) => void = () => {}) {
   /** Moves the balance by `delta` unless that would take it below zero; returns the new balance, or null when refused. */
   async function change(client: Client, userId: string, delta: number, kind: string, reference?: string): Promise<number | null> {
     const now = sqlNow();
@@ -29,6 +29,7 @@ export function createCreditsService(prisma: PrismaClient) {
       INSERT INTO "CreditLedgerEntry" (id, "userId", delta, "balanceAfter", kind, reference, "createdAt")
       SELECT ${uuidv7()}, ${userId}, ${delta}::int, "creditBalance", ${kind}, ${reference ?? null}, ${now} FROM changed
       RETURNING "balanceAfter"`;
+    if (entry) onChanged(userId);
     return entry ? entry.balanceAfter : null;
   }
 
@@ -75,8 +76,12 @@ export function createCreditsService(prisma: PrismaClient) {
           WHERE id = ${userId} AND ${refund}::int <> 0 AND EXISTS (SELECT 1 FROM entry)
         )
         SELECT "balanceAfter" FROM entry`;
+      if (rows.length > 0) onChanged(userId);
       return rows.length > 0;
     },
+
+    /** Tells followers of the user's account that something else changed it (a turn's own reservation, an operator's new balance). */
+    announce: (userId: string) => onChanged(userId),
 
     async balance(userId: string): Promise<number> {
       const user = await prisma.user.findUnique({ where: { id: userId }, select: { creditBalance: true } });

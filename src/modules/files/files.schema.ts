@@ -1,6 +1,8 @@
 import { requireActor } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
+import { encodeGlobalId } from '../../graphql/global-id.js';
 import { ConversationRef } from '../conversations/conversations.schema.js';
+import { fileDownloadUrl } from './file-download.js';
 
 export const UploadedFileRef = builder.prismaNode('UploadedFile', {
   id: { field: 'id' },
@@ -13,6 +15,10 @@ export const UploadedFileRef = builder.prismaNode('UploadedFile', {
     conversation: t.relation('conversation', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true, description: 'Set while the file is attached to no conversation.' }),
+    url: t.string({
+      description: 'Where the bytes download from, with the same credentials.',
+      resolve: (file, _args, context) => fileDownloadUrl(context.origin, encodeGlobalId('UploadedFile', file.id)),
+    }),
   }),
 });
 
@@ -52,6 +58,13 @@ builder.mutationFields((t) => ({
     authScopes: { writer: true },
     args: { file: t.arg({ type: 'File', required: true }), conversationId: t.arg.globalID({ for: [ConversationRef] }) },
     resolve: (_root, args, context) => context.services.files.upload(requireActor(context), args.file, args.conversationId?.id ?? null),
+  }),
+  uploadFileFromUrl: t.field({
+    type: UploadedFileRef,
+    description: 'Like uploadFile, but the gateway fetches the bytes from the URL (allow-listed hosts only; see FILE_URL_ALLOWED_HOSTS).',
+    authScopes: { writer: true },
+    args: { url: t.arg.string({ required: true }), conversationId: t.arg.globalID({ for: [ConversationRef] }) },
+    resolve: (_root, args, context) => context.services.files.uploadFromUrl(requireActor(context), args.url, args.conversationId?.id ?? null),
   }),
   removeFiles: t.prismaField({
     type: ['UploadedFile'],

@@ -7,6 +7,7 @@ import type { FileStore } from './file-store.js';
 import { acceptedTypes, detectType } from './file-types.js';
 import { extractOffThread } from './off-thread.js';
 import type { ExtractionLimits } from './text-extraction.js';
+import { fetchUrlSafely, type UrlFetchPolicy } from './url-fetch.js';
 
 export interface FileLimits {
   maxFileBytes: number;
@@ -15,6 +16,8 @@ export interface FileLimits {
   /** Minutes a file not attached to a conversation is kept. */
   ttlMinutes: number;
   extraction: ExtractionLimits;
+  /** How files named by URL are fetched; their size limit is maxFileBytes. */
+  urls: Omit<UrlFetchPolicy, 'maxBytes'>;
 }
 
 /** What an image costs in context: OpenAI's figure for a high-detail 512 px tile set, used as an estimate for every vendor. */
@@ -38,6 +41,32 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
     }
   }
 
+  async function save(actor: Actor, bytes: Uint8Array, filename: string, conversationId: string | null, extract = true): Promise<UploadedFile> {
+    const { mimeType, kind } = await detectType(bytes, filename);
+    const { text, tokenCount } = extract ? await extractOffThread({ bytes, kind, limits: limits.extraction }) : { text: null, tokenCount: 0 };
+    if (conversationId) await checkConversationRoom(conversationId, bytes.byteLength);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (!(await store.has(sha256))) await store.put(sha256, bytes);
+    try {
+      return await prisma.uploadedFile.create({
+        data: {
+          ownerId: actor.userId,
+          conversationId,
+          filename: filename.slice(0, 255),
+          mimeType,
+          size: bytes.byteLength,
+          sha256,
+          text,
+          tokenCount: tokenCount ?? IMAGE_TOKENS,
+          expiresAt: conversationId ? null : new Date(Date.now() + limits.ttlMinutes * 60_000),
+        },
+      });
+    } catch (error) {
+      await releaseBytes([sha256]);
+      throw error;
+    }
+  }
+
   async function checkConversationRoom(conversationId: string, incoming: number) {
     const { _sum } = await prisma.uploadedFile.aggregate({ where: { conversationId }, _sum: { size: true } });
     if ((_sum.size ?? 0) + incoming > limits.maxConversationBytes) throw tooLarge(limits.maxConversationBytes, 'conversation');
@@ -49,30 +78,24 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
     async upload(actor: Actor, file: File, conversationId?: string | null): Promise<UploadedFile> {
       if (conversationId) await ownedConversation(actor, conversationId);
       if (file.size > limits.maxFileBytes) throw tooLarge(limits.maxFileBytes, 'file');
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      const { mimeType, kind } = await detectType(bytes, file.name);
-      const { text, tokenCount } = await extractOffThread({ bytes, kind, limits: limits.extraction });
-      if (conversationId) await checkConversationRoom(conversationId, bytes.byteLength);
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
-      if (!(await store.has(sha256))) await store.put(sha256, bytes);
-      try {
-        return await prisma.uploadedFile.create({
-          data: {
-            ownerId: actor.userId,
-            conversationId: conversationId ?? null,
-            filename: (file.name || 'upload').slice(0, 255),
-            mimeType,
-            size: bytes.byteLength,
-            sha256,
-            text,
-            tokenCount: tokenCount ?? IMAGE_TOKENS,
-            expiresAt: conversationId ? null : new Date(Date.now() + limits.ttlMinutes * 60_000),
-          },
-        });
-      } catch (error) {
-        await releaseBytes([sha256]);
-        throw error;
-      }
+      return save(actor, new Uint8Array(await file.arrayBuffer()), file.name || 'upload', conversationId ?? null);
+    },
+
+    /** Fetches a URL under the file-URL policy and keeps its bytes like an upload. */
+    async uploadFromUrl(actor: Actor, url: string, conversationId?: string | null): Promise<UploadedFile> {
+      if (conversationId) await ownedConversation(actor, conversationId);
+      const fetched = await fetchUrlSafely(url, { ...limits.urls, maxBytes: limits.maxFileBytes });
+      return save(actor, fetched.bytes, fetched.filename, conversationId ?? null);
+    },
+
+    /** Bytes the gateway made for the caller (generated images, exports), kept like an upload; `extract: false` keeps no text of them in the database. */
+    saveGenerated: (actor: Actor, bytes: Uint8Array, filename: string, conversationId: string | null, options: { extract?: boolean } = {}) =>
+      save(actor, bytes, filename, conversationId, options.extract ?? true),
+
+    /** A file of the caller's and its bytes, for downloading; another user's file is not found. */
+    async download(actor: Actor, id: string): Promise<{ file: UploadedFile; bytes: Buffer } | null> {
+      const file = await prisma.uploadedFile.findFirst({ where: { id, ownerId: actor.userId } });
+      return file ? { file, bytes: await store.get(file.sha256) } : null;
     },
 
     /** The caller's files for a message; every id must be theirs. */
@@ -91,6 +114,8 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
       if (conversationId) await checkConversationRoom(conversationId, joining);
       else if (joining > limits.maxConversationBytes) throw tooLarge(limits.maxConversationBytes, 'conversation');
     },
+
+    bytesOf: (file: Pick<UploadedFile, 'sha256'>) => store.get(file.sha256),
 
     async dataUrl(file: UploadedFile): Promise<string> {
       return `data:${file.mimeType};base64,${(await store.get(file.sha256)).toString('base64')}`;

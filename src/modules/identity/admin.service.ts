@@ -15,7 +15,11 @@ export function createAdminService(prisma: PrismaClient, users: UsersService, cr
     userByEmail,
     createUser: (data: NewUser & { isOperator?: boolean }) =>
       users.create(data).then((user) => (data.isOperator ? prisma.user.update({ where: { id: user.id }, data: { isOperator: true } }) : user)),
-    setTier: (userId: string, tier: Tier) => prisma.user.update({ where: { id: userId }, data: { tier } }),
+    async setTier(userId: string, tier: Tier) {
+      const user = await prisma.user.update({ where: { id: userId }, data: { tier } });
+      credits.announce(userId);
+      return user;
+    },
     setOperator: (userId: string, isOperator: boolean) => prisma.user.update({ where: { id: userId }, data: { isOperator } }),
     grantCredits: (userId: string, amount: number) => credits.grant(userId, amount, 'admin'),
     /** Sets the balance to exactly `amount` through one ledger entry. */
@@ -32,6 +36,7 @@ export function createAdminService(prisma: PrismaClient, users: UsersService, cr
         await transaction.user.update({ where: { id: userId }, data: { creditBalance: amount } });
         await transaction.creditLedgerEntry.create({ data: { userId, delta, balanceAfter: amount, kind: 'admin' } });
       });
+      credits.announce(userId);
     },
     createTeam: (ownerId: string, name: string) => prisma.team.create({ data: { name, ownerId, members: { create: { userId: ownerId } } } }),
     addTeamMember: (teamId: string, userId: string) =>

@@ -110,6 +110,16 @@ const CreatedApiKeyRef = builder.objectRef<CreatedKey>('CreatedApiKey').implemen
   }),
 });
 
+builder.subscriptionField('viewerUpdates', (t) =>
+  t.field({
+    type: ViewerRef,
+    description: "The caller's credits and limits now, then again after every change (a spend, a refund, a grant, a new window).",
+    authScopes: { caller: true },
+    subscribe: (_root, _args, context) => context.services.viewerUpdates.follow(context.viewer!),
+    resolve: (viewer: Viewer) => viewer,
+  }),
+);
+
 builder.queryFields((t) => ({
   viewer: t.field({
     type: ViewerRef,

@@ -28,7 +28,7 @@ export type LimiterFactory = (options: { keyPrefix: string; points: number; dura
 export const memoryLimiters: LimiterFactory = (options) => new RateLimiterMemory(options);
 
 /** Chat request limits per minute and per day, by tier, with the guest device rule on top. */
-export function createLimitsService(config: Config, createLimiter: LimiterFactory = memoryLimiters) {
+export function createLimitsService(config: Config, createLimiter: LimiterFactory = memoryLimiters, onConsumed: (userId: string) => void = () => {}) {
   const limiters = new Map<string, RateLimiterAbstract>();
 
   function windowsFor(subject: LimitSubject) {
@@ -67,6 +67,13 @@ export function createLimitsService(config: Config, createLimiter: LimiterFactor
           throw new UserFacingError('RATE_LIMITED', `limits.${window}`, { limit, retryAfter }, { retryAfter, limit, window });
         }
       }
+      onConsumed(subject.userId);
+    },
+
+    /** Milliseconds until the subject's current minute window ends; undefined when no request counts in one. */
+    async minuteWindowEndsInMs(subject: LimitSubject): Promise<number | undefined> {
+      const minute = await windowsFor(subject).minute.get(subject.userId);
+      return minute && minute.consumedPoints > 0 ? minute.msBeforeNext : undefined;
     },
 
     async snapshot(subject: LimitSubject): Promise<LimitSnapshot> {
