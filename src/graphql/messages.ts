@@ -96,6 +96,7 @@ export const en: Catalog = {
   'tools.unknownCall': 'The reply has no unanswered tool call "{id}".',
   'tools.duplicateResult': 'Tool call "{id}" is answered twice.',
   'tools.missingResults': 'Every tool call needs a result; missing: {ids}.',
+  'tools.regenerateContinuation': 'A reply that continues after tool results cannot be regenerated; regenerate the reply that called the tools.',
   'encryption.secretRequired': 'This model encrypts conversations: send your secret (the `secret` field or the x-encryption-secret header).',
   'encryption.secretTooShort': 'An encryption secret must be at least {min} characters.',
   'encryption.wrongSecret': 'That is not your encryption secret.',

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { codeOf, startGateway, type Gateway } from '../support/harness.js';
-import { MESSAGE } from '../support/operations.js';
+import { MESSAGE, REGENERATE } from '../support/operations.js';
 import { SUBMIT_TOOL_RESULTS, TOOL_CHAT, TOOL_CHAT_STREAM, TOOL_MESSAGE_STREAM, type ToolEvent, WEATHER_TOOL } from './tool-support.js';
 
 let gateway: Gateway;
@@ -65,6 +65,8 @@ describe('client functions', () => {
     const call = waiting.toolCalls[0];
     const continued = await alice.execute(SUBMIT_TOOL_RESULTS, { messageId: waiting.id, results: [{ toolCallId: call.id, output: 'rain' }] });
     await alice.subscribe(TOOL_MESSAGE_STREAM, { messageId: continued.data.submitToolResults.id }).done;
+    const regenerated = await alice.execute(REGENERATE, { messageId: continued.data.submitToolResults.id });
+    expect(codeOf(regenerated)).toBe('BAD_USER_INPUT');
     gateway.upstream.reset();
     const later = await alice.execute(TOOL_CHAT, { input: { conversationId: first.data.chat.conversation.id, content: 'and tomorrow?' } });
     expect(later.data.chat.replies[0].status).toBe('COMPLETE');

@@ -89,6 +89,8 @@ export const de: Record<string, string> = {
   'tools.unknownCall': 'Die Antwort hat keinen offenen Werkzeugaufruf „{id}“.',
   'tools.duplicateResult': 'Der Werkzeugaufruf „{id}“ wird doppelt beantwortet.',
   'tools.missingResults': 'Jeder Werkzeugaufruf braucht ein Ergebnis; es fehlen: {ids}.',
+  'tools.regenerateContinuation':
+    'Eine Antwort, die nach Werkzeugergebnissen weitergeht, kann nicht neu erzeugt werden; erzeugen Sie die Antwort neu, die die Werkzeuge aufgerufen hat.',
   'encryption.secretRequired': 'Dieses Modell verschlüsselt Unterhaltungen: Senden Sie Ihr Geheimnis (das Feld `secret` oder den Header x-encryption-secret).',
   'encryption.secretTooShort': 'Ein Verschlüsselungsgeheimnis braucht mindestens {min} Zeichen.',
   'encryption.wrongSecret': 'Das ist nicht Ihr Verschlüsselungsgeheimnis.',

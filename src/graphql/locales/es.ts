@@ -89,6 +89,8 @@ export const es: Record<string, string> = {
   'tools.unknownCall': 'La respuesta no tiene ninguna llamada de herramienta pendiente «{id}».',
   'tools.duplicateResult': 'La llamada de herramienta «{id}» se responde dos veces.',
   'tools.missingResults': 'Cada llamada de herramienta necesita un resultado; faltan: {ids}.',
+  'tools.regenerateContinuation':
+    'Una respuesta que continúa tras resultados de herramientas no se puede regenerar; regenere la respuesta que llamó a las herramientas.',
   'encryption.secretRequired': 'Este modelo cifra las conversaciones: envía tu secreto (el campo `secret` o la cabecera x-encryption-secret).',
   'encryption.secretTooShort': 'Un secreto de cifrado debe tener al menos {min} caracteres.',
   'encryption.wrongSecret': 'Ese no es tu secreto de cifrado.',

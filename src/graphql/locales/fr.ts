@@ -90,6 +90,8 @@ export const fr: Record<string, string> = {
   'tools.unknownCall': 'La réponse n’a aucun appel d’outil en attente « {id} ».',
   'tools.duplicateResult': 'L’appel d’outil « {id} » reçoit deux réponses.',
   'tools.missingResults': 'Chaque appel d’outil demande un résultat ; manquants : {ids}.',
+  'tools.regenerateContinuation':
+    'Une réponse qui poursuit après des résultats d’outils ne peut pas être régénérée ; régénérez la réponse qui a appelé les outils.',
   'encryption.secretRequired': 'Ce modèle chiffre les conversations : envoyez votre secret (le champ `secret` ou l’en-tête x-encryption-secret).',
   'encryption.secretTooShort': 'Un secret de chiffrement doit faire au moins {min} caractères.',
   'encryption.wrongSecret': 'Ce n’est pas votre secret de chiffrement.',

@@ -125,6 +125,8 @@ export function createChatService(deps: ChatDeps) {
     const { readable: turns } = await context.storedTurns(conversation.id, access);
     const question = turns.find((turn) => turn.id === original.parentId);
     if (!question) throw access.privacy === 'PUBLIC' ? badInput('input.regenerateRole') : badInput('encryption.secretRequired');
+    // A reply that went on after tool results answers those, not a question: it cannot be asked again on its own.
+    if (question.role !== 'USER') throw badInput('tools.regenerateContinuation');
     const questionFiles = await deps.prisma.uploadedFile.findMany({ where: { attachments: { some: { messageId: question.id } } } });
     requireVision([model], questionFiles);
     const messages = buildChatMessages({
