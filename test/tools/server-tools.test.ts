@@ -4,12 +4,12 @@ import { codeOf, eventually, startGateway, type Gateway } from '../support/harne
 import { STOP_GENERATION } from '../support/operations.js';
 import { SERVER_TOOLS, startSearchEngine, TOOL_CHAT, TOOL_CHAT_STREAM, TOOL_MESSAGE_STREAM, type ToolEvent } from './tool-support.js';
 
-const TIMEOUT_MS = 800;
+const TIMEOUT_MS = 1_500;
 let gateway: Gateway;
 let search: Awaited<ReturnType<typeof startSearchEngine>>;
 
 beforeAll(async () => {
-  search = await startSearchEngine(3_000);
+  search = await startSearchEngine(6_000);
   gateway = await startGateway({ webSearchUrl: search.url, tools: { maxSteps: 3, timeoutMs: TIMEOUT_MS, outputMaxChars: 2_000 } });
 });
 afterAll(async () => {
@@ -144,5 +144,30 @@ describe('the tool loop', () => {
     expect(rest.some((event) => event.__typename === 'ToolResultEvent' && event.toolCallId === call.toolCall!.id)).toBe(true);
     const all = eventsOf(await alice.subscribe(TOOL_MESSAGE_STREAM, { messageId: call.messageId, after: 0 }).done, 'messageStream');
     expect(all.slice(call.seq)).toEqual(rest);
+  });
+
+  test('the loop stops when the next model call could cost more than the reply reserved', async () => {
+    const small = await startGateway({
+      webSearchUrl: search.url,
+      maxOutputTokensPerReply: 10,
+      tools: { maxSteps: 3, timeoutMs: TIMEOUT_MS, outputMaxChars: 2_000 },
+    });
+    try {
+      const alice = await small.user({ tier: 'BASIC', credits: 5_000_000 });
+      small.upstream.behave({ toolCalls: [{ name: 'web_search', arguments: '{"query":"long"}' }] });
+      const result = await alice.execute(TOOL_CHAT, { input: { content: 'search at length', serverTools: ['web_search'] } });
+      const reply = result.data.chat.replies[0];
+      expect(reply.status).toBe('COMPLETE');
+      expect(reply.error.code).toBe('TOOL_BUDGET_EXHAUSTED');
+      expect(reply.toolCalls[0].result).toContain('word word');
+      expect(small.upstream.requests.filter((request) => request.path.endsWith('/chat/completions'))).toHaveLength(1);
+      const id = localId(reply.id);
+      const reserve = await small.app.services.db.prisma.creditLedgerEntry.findFirstOrThrow({ where: { reference: id, kind: 'reserve' } });
+      const user = await small.app.services.db.prisma.user.findUniqueOrThrow({ where: { id: alice.id } });
+      expect(5_000_000 - user.creditBalance).toBeLessThanOrEqual(-reserve.delta);
+      expect(5_000_000 - user.creditBalance).toBe(Math.ceil(reply.usage.cost * 1_000_000 - 1e-9));
+    } finally {
+      await small.close();
+    }
   });
 });

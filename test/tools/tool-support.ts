@@ -62,7 +62,8 @@ export const WEATHER_TOOL = {
 
 /**
  * A SearXNG-compatible search engine on a loopback port: a query with "slow"
- * in it answers after `slowMs`; every other at once, naming the query.
+ * in it answers after `slowMs`; every other at once, naming the query (at
+ * length when it has "long" in it).
  */
 export async function startSearchEngine(slowMs: number): Promise<{ url: string; queries: string[]; close(): Promise<void> }> {
   const queries: string[] = [];
@@ -71,7 +72,13 @@ export async function startSearchEngine(slowMs: number): Promise<{ url: string; 
     queries.push(query);
     const answer = () => {
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ results: [{ title: `About ${query}`, url: 'https://example.org/a', content: `Everything on ${query}.` }] }));
+      response.end(
+        JSON.stringify({
+          results: [
+            { title: `About ${query}`, url: 'https://example.org/a', content: query.includes('long') ? 'word '.repeat(200) : `Everything on ${query}.` },
+          ],
+        }),
+      );
     };
     if (query.includes('slow')) setTimeout(answer, slowMs).unref();
     else answer();
