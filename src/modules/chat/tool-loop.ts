@@ -56,7 +56,7 @@ export function validArguments(text: string): string {
   }
 }
 
-/** A step's calls with ids unique within the reply and their arguments valid JSON. */
+/** A step's calls with ids unique within the reply and their arguments valid JSON; a name the caller did not offer is the gateway's to answer. */
 function callsOf(step: LoopStep, number: number, run: ToolRun, taken: Set<string>): ToolCallData[] {
   const clientNames = new Set(run.setup.clientTools.map((tool) => tool.name));
   return step.calls.map((call, index) => {
