@@ -10,7 +10,7 @@ import type { CatalogModel } from '../catalog/catalog.types.js';
 import type { EventLog } from './event-log.js';
 import type { MessageEvent, MessageEventInput, ToolCallData } from './message-events.js';
 import type { FinishedReply, MessageStore } from './message-store.js';
-import { type LoopOutcome, runToolLoop, type StepFigures } from './tool-loop.js';
+import { type LoopOutcome, runToolLoop, type StepFigures, validArguments } from './tool-loop.js';
 import type { ToolRun } from '../tools/tool-setup.js';
 import { promptTokens } from './turn-budget.js';
 
@@ -208,8 +208,9 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
         request.candidates,
       );
     const only = await step(request.candidates);
-    for (const call of only.calls) await events.emit({ ...base, type: 'ToolCallEvent', toolCall: call });
-    return { steps: [only], toolCalls: only.calls, awaiting: false };
+    const calls = only.calls.map((call) => ({ ...call, arguments: validArguments(call.arguments) }));
+    for (const call of calls) await events.emit({ ...base, type: 'ToolCallEvent', toolCall: call });
+    return { steps: [only], toolCalls: calls, awaiting: false };
   }
 
   async function finish(outcome: LoopOutcome, startedAt: number): Promise<MessageStatus> {
