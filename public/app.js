@@ -84,6 +84,7 @@ function replyColumn(reply) {
   const thoughts = element('div', { class: 'thoughts' });
   const thinking = element('details', { class: 'thinking', hidden: '' }, element('summary', {}, 'Thinking'), thoughts);
   const text = element('div', { class: 'text' });
+  const tools = element('ol', { class: 'tools', 'aria-label': 'Tool calls' });
   const status = element('span', { class: 'status' }, 'streaming');
   const meta = element('div', { class: 'meta' });
   const stop = element(
@@ -113,17 +114,60 @@ function replyColumn(reply) {
     { class: 'reply', 'data-model': reply.model.id },
     element('header', {}, reply.model.id, status, stop),
     thinking,
+    tools,
     text,
     meta,
     feedback,
   );
-  return { column, thinking, thoughts, text, status, meta, stop, feedback };
+  return { column, thinking, thoughts, text, tools, status, meta, stop, feedback };
+}
+
+const WEATHER_TOOL = {
+  name: 'get_weather',
+  description: 'The weather in a city.',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
+
+function showToolCall(view, call) {
+  view.tools.append(element('li', { class: 'tool-call', 'data-call': call.id }, element('code', {}, `${call.name}(${call.arguments})`)));
+}
+
+function showToolResult(view, callId, result) {
+  const item = [...view.tools.children].find((child) => child.dataset.call === callId);
+  item?.append(element('div', { class: 'tool-result' }, `→ ${result}`));
+}
+
+/** A reply that waits for the caller's results: one field per unanswered call, then the model goes on in a new column. */
+function askForResults(reply, view, message) {
+  const pending = message.toolCalls.filter((call) => call.result === null);
+  const fields = pending.map((call) =>
+    element('input', { 'aria-label': `Result of ${call.name}`, value: call.name === 'get_weather' ? '18°C and sunny' : '' }),
+  );
+  const form = element('form', { class: 'tool-answers' }, ...fields, element('button', { type: 'submit' }, 'Send results'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const results = pending.map((call, index) => ({ toolCallId: call.id, output: fields[index].value }));
+    try {
+      const data = await graphql(
+        /* GraphQL */ `mutation DemoToolResults($id: ID!, $results: [ToolResultInput!]!) { submitToolResults(messageId: $id, results: $results) { id model { id } } }`,
+        { id: reply.id, results },
+      );
+      form.remove();
+      const next = data.submitToolResults;
+      const nextView = replyColumn(next);
+      view.column.after(nextView.column);
+      follow(next, nextView);
+    } catch (error) {
+      showError(error);
+    }
+  });
+  view.column.append(form);
 }
 
 function follow(reply, view) {
   socket.subscribe(
     {
-      query: /* GraphQL */ `subscription DemoFollow($id: ID!) { messageStream(messageId: $id) { __typename ... on ReasoningDelta { delta } ... on TokenDelta { delta } ... on MessageFinished { message { status content reasoning usage { inputTokens outputTokens cost latencyMs } error { message } } } } }`,
+      query: /* GraphQL */ `subscription DemoFollow($id: ID!) { messageStream(messageId: $id) { __typename ... on ReasoningDelta { delta } ... on TokenDelta { delta } ... on ToolCallEvent { toolCall { id name arguments } } ... on ToolResultEvent { toolCallId result } ... on MessageFinished { message { status content reasoning toolCalls { id name result } usage { inputTokens outputTokens cost latencyMs } error { message } } } } }`,
       variables: { id: reply.id },
     },
     {
@@ -135,6 +179,8 @@ function follow(reply, view) {
           view.thoughts.textContent += event.delta;
         }
         if (event.__typename === 'TokenDelta') view.text.textContent += event.delta;
+        if (event.__typename === 'ToolCallEvent') showToolCall(view, event.toolCall);
+        if (event.__typename === 'ToolResultEvent') showToolResult(view, event.toolCallId, event.result);
         if (event.__typename === 'MessageFinished') {
           const message = event.message;
           view.text.textContent = message.content;
@@ -144,6 +190,7 @@ function follow(reply, view) {
           view.meta.textContent = message.error ? message.error.message : usageLine(message);
           view.stop.remove();
           view.feedback.hidden = false;
+          if (message.status === 'REQUIRES_ACTION') askForResults(reply, view, message);
           loadConversations().catch(showError);
         }
       },
@@ -169,6 +216,8 @@ async function send(event) {
           conversationId,
           enableThinking: $('#think').checked || null,
           clientMessageId: crypto.randomUUID(),
+          tools: $('#offer-weather').checked ? [WEATHER_TOOL] : null,
+          serverTools: $('#offer-memory').checked ? ['memory'] : null,
         },
       },
     );

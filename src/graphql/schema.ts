@@ -18,6 +18,7 @@ import '../modules/images/images.schema.js';
 import '../modules/voice/voice.schema.js';
 import '../modules/batch/batch.schema.js';
 import '../modules/encryption/encryption.schema.js';
+import '../modules/tools/tools.schema.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
 

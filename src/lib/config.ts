@@ -125,6 +125,8 @@ export interface Config {
   webSearchUrl?: string;
   webSearchTimeoutMs: number;
   webSearchMaxResults: number;
+  /** The server-tool loop: model calls per reply, and each tool's time and output limits. */
+  tools: { maxSteps: number; timeoutMs: number; outputMaxChars: number };
   /** Redis for several instances: shared pubsub, event logs, rate limits and stop requests. */
   redisUrl?: string;
   redisPrefix: string;
@@ -294,6 +296,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webSearchUrl: env.WEB_SEARCH_URL || undefined,
     webSearchTimeoutMs: integer(env.WEB_SEARCH_TIMEOUT_MS, 5_000),
     webSearchMaxResults: integer(env.WEB_SEARCH_MAX_RESULTS, 5),
+    tools: {
+      maxSteps: integer(env.MAX_TOOL_STEPS, 5),
+      timeoutMs: integer(env.TOOL_TIMEOUT_MS, 10_000),
+      outputMaxChars: integer(env.TOOL_OUTPUT_MAX_CHARS, 8_000),
+    },
     filesDir: env.FILES_DIR || undefined,
     filesBucket: env.FILES_BUCKET || undefined,
     filesPrefix: env.FILES_PREFIX || '',

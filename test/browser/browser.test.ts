@@ -160,3 +160,26 @@ test('the demo page shows what a reasoning model thinks, apart from its answer',
   expect(gateway.upstream.requests.at(-1)!.body.reasoning_effort).toBe('high');
   await page.close();
 }, 60_000);
+
+test('the demo page shows a function call, takes its result and streams the answer that follows', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${gateway.url}/`);
+  await page.locator('body[data-ready="true"]').waitFor();
+  for (const box of await page.locator('input[name="model"]:checked').all()) await box.uncheck();
+  await page.locator('input[name="model"][value="fake-a"]').check();
+  await page.locator('#offer-weather').check();
+  await page.fill('#message', 'Use get_weather for Lisbon.');
+  await page.click('#send');
+
+  const replies = page.locator('.reply');
+  await expect.poll(() => replies.first().locator('.status').innerText(), { timeout: 15_000 }).toBe('requires_action');
+  expect(await replies.first().locator('.tool-call code').innerText()).toBe('get_weather({"city":"Use get_weather for Lisbon."})');
+  await replies.first().locator('.tool-answers input').fill('21°C, clear');
+  await replies.first().locator('.tool-answers button').click();
+
+  await expect.poll(() => replies.count()).toBe(2);
+  await expect.poll(() => replies.nth(1).locator('.status').innerText(), { timeout: 15_000 }).toBe('complete');
+  expect(await replies.nth(1).locator('.text').innerText()).toContain('Tool results: get_weather: "21°C, clear"');
+  expect(gateway.upstream.requests.at(-1)!.body.messages.at(-1)).toMatchObject({ role: 'tool', content: '21°C, clear' });
+  await page.close();
+}, 60_000);

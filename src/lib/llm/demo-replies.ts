@@ -3,6 +3,8 @@
  * received, the thinking of its reasoning replies, token estimates and the
  * offline embedder. Pure functions of the request.
  */
+import { toolResultsSentence } from './demo-tools.js';
+
 const EMBEDDING_DIMENSIONS = 64;
 
 type Part = { type: string; text?: string; image_url?: { url: string } };
@@ -48,6 +50,7 @@ export function describeRequest(body: { model?: string; messages?: WireMessage[]
     memories.length ? `Memories: ${memories.join('; ')}.` : '',
     images ? `Images: ${images}.` : '',
     body.reasoning_effort ? `Reasoning effort: ${body.reasoning_effort}.` : '',
+    toolResultsSentence(messages),
   ];
   return sentences.filter(Boolean).join(' ');
 }

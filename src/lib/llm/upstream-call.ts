@@ -1,5 +1,5 @@
 import type OpenAI from 'openai';
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatCompletionMessageParam, ChatCompletionTool, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
 import { type Clock, systemClock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { createChunkReader, type ProviderEvent, type ProviderUsage } from './provider-stream.js';
@@ -27,6 +27,9 @@ export interface UpstreamCall<Model extends UpstreamModel> {
   /** Aborted when the reply is stopped. */
   signal: AbortSignal;
   reasoningEffort?: 'low' | 'high';
+  /** Functions the model may call, in the chat-completions format, and whether it must or may not. */
+  tools?: ChatCompletionTool[];
+  toolChoice?: ChatCompletionToolChoiceOption;
   logger: Logger;
   clock?: Clock;
   /** Every text, reasoning and tool-call event, in order; the call waits for each. */
@@ -41,13 +44,15 @@ export interface UpstreamResult<Model extends UpstreamModel> {
   usage?: ProviderUsage;
 }
 
-function requestFor(candidate: UpstreamCandidate, reasoningEffort: 'low' | 'high' | undefined) {
+function requestFor(candidate: UpstreamCandidate, call: Pick<UpstreamCall<UpstreamModel>, 'reasoningEffort' | 'tools' | 'toolChoice'>) {
   const { model, maxOutputTokens } = candidate;
+  const { reasoningEffort } = call;
   return {
     model: model.id,
     messages: candidate.messages,
     stream: true as const,
     stream_options: { include_usage: true },
+    ...(call.tools?.length ? { tools: call.tools, ...(call.toolChoice ? { tool_choice: call.toolChoice } : {}) } : {}),
     ...(reasoningEffort && model.modalities.includes('reasoning') ? { reasoning_effort: reasoningEffort } : {}),
     // OpenAI's reasoning models only accept the newer name; most compatible servers only the older one.
     ...(maxOutputTokens === undefined ? {} : model.provider === 'openai' ? { max_completion_tokens: maxOutputTokens } : { max_tokens: maxOutputTokens }),
@@ -137,7 +142,7 @@ async function attemptOnce<Model extends UpstreamModel>(
   };
   dog.arm('first-token');
   try {
-    const chunks = await candidate.client.chat.completions.create(requestFor(candidate, call.reasoningEffort), {
+    const chunks = await candidate.client.chat.completions.create(requestFor(candidate, call), {
       signal: attemptAbort.signal,
       timeout: call.policy.connectTimeoutMs,
     });

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { demoHear, demoSpeech } from './demo-audio.js';
 import { demoImageGeneration } from './demo-image.js';
+import { demoToolCalls } from './demo-tools.js';
 import { deltasOf, describeRequest, embed, promptTokensOf, thinkingOf, type WireMessage } from './demo-replies.js';
 
 export interface ResponderBehaviour {
@@ -113,13 +114,14 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
   async function chatCompletion(body: any, behaviour: ResponderBehaviour, signal: AbortSignal): Promise<Response> {
     if (body.stream && behaviour.replay !== undefined) return replayStream(behaviour.replay, behaviour.delayMs ?? 0, signal);
     const messages: WireMessage[] = body.messages ?? [];
-    const text = behaviour.reply ?? (behaviour.tokens === undefined ? describeRequest(body) : '');
+    // A model asked to call a tool says nothing else; with tool_choice "none" it calls none.
+    const toolCalls = body.tool_choice === 'none' ? [] : (behaviour.toolCalls ?? demoToolCalls(body));
+    const text = behaviour.reply ?? (behaviour.tokens !== undefined || (toolCalls.length && !behaviour.toolCalls) ? '' : describeRequest(body));
     const allDeltas = behaviour.tokens === undefined ? deltasOf(text) : Array.from({ length: behaviour.tokens }, (_, index) => `tok${index + 1} `);
     // Like a real provider, stop at the caller's token limit (one delta counts as one token here).
     const limit = body.max_completion_tokens ?? body.max_tokens;
     const deltas = typeof limit === 'number' ? allDeltas.slice(0, limit) : allDeltas;
     const truncated = deltas.length < allDeltas.length;
-    const toolCalls = behaviour.toolCalls ?? [];
     const id = `chatcmpl-${(completions += 1).toString(36).padStart(8, '0')}`;
     const created = Math.floor(now() / 1000);
     const thoughts = thinkingOf(body, behaviour.thinking);

@@ -6,6 +6,7 @@ import { MessageRef, RoleEnum, ToolCallRef } from '../conversations/messages.sch
 import type { SendMessageRequest, SendResult } from './chat.service.js';
 import type { MessageEvent } from './message-events.js';
 import { UploadedFileRef } from '../files/files.schema.js';
+import { ToolChoiceEnum, ToolDefinitionInput } from '../tools/tools.schema.js';
 
 const HistoryMessageInput = builder.inputType('HistoryMessageInput', {
   fields: (t) => ({
@@ -39,6 +40,12 @@ export const SendMessageInput = builder.inputType('SendMessageInput', {
         'Client-chosen key, unique per caller. Sending the same key again returns the turn it already made (chatStream replays its events) instead of making and charging another.',
     }),
     webSearch: t.boolean({ description: 'Search the web for the message and give the model the top results (the web_search feature; needs WEB_SEARCH_URL).' }),
+    tools: t.field({
+      type: [ToolDefinitionInput],
+      description: 'Functions the model may call. A reply that calls them ends REQUIRES_ACTION; answer with submitToolResults.',
+    }),
+    serverTools: t.stringList({ description: 'Tools the gateway runs itself, by name (see serverTools): web_search, knowledge_search, memory, ...' }),
+    toolChoice: t.field({ type: ToolChoiceEnum }),
   }),
 });
 
@@ -64,6 +71,9 @@ function toRequest(input: SendMessageArgs, context: { secret(): string | undefin
     secret: context.secret(),
     fallbackModels: input.fallbackModels?.map(String),
     clientMessageId: input.clientMessageId,
+    tools: input.tools,
+    serverTools: input.serverTools,
+    toolChoice: input.toolChoice,
   };
 }
 

@@ -29,6 +29,9 @@ import { createTurnAdmission } from './turn-admission.js';
 import { createTurnContext } from './turn-context.js';
 import { type PlanSettings, planWithFallbacks, privacyOf, requireVision, resolveModels } from './turn-plan.js';
 import { createTurnSender } from './turn-sender.js';
+import { createServerToolRegistry } from '../tools/server-tools/registry.js';
+import { type ClientToolDefinition, prepareTools as prepareToolRun, type ToolChoiceName } from '../tools/tool-setup.js';
+import { createToolResults } from './tool-results.js';
 
 export interface SendMessageRequest {
   conversationId?: string | null;
@@ -55,6 +58,11 @@ export interface SendMessageRequest {
   fallbackModels?: string[] | null;
   /** The caller's key for this turn: sending it again returns the turn it already made. */
   clientMessageId?: string | null;
+  /** Functions the model may call; a reply that calls them waits for submitToolResults. */
+  tools?: ClientToolDefinition[] | null;
+  /** Tools the gateway runs itself, by name. */
+  serverTools?: string[] | null;
+  toolChoice?: ToolChoiceName | null;
 }
 
 export interface SendResult {
@@ -98,7 +106,11 @@ export function createChatService(deps: ChatDeps) {
   const runner = createReplyRunner({ ...deps, store, orphans, flushIntervalMs: config.flushIntervalMs, upstream: config.upstream });
   const stream = createReplyStream({ store, eventLog: deps.eventLog, pubsub: deps.pubsub, isRunningHere: runner.isRunning });
   const admission = createTurnAdmission({ prisma: deps.prisma, limits: deps.limits, settings });
-  const sender = createTurnSender({ ...deps, settings, store, context, runner, admission });
+  const serverTools = createServerToolRegistry(deps);
+  const prepareTools = (actor: Actor, input: Pick<SendMessageRequest, 'tools' | 'serverTools' | 'toolChoice'>) =>
+    prepareToolRun(serverTools, config.tools, actor, { clientTools: input.tools ?? [], serverTools: input.serverTools ?? [], toolChoice: input.toolChoice });
+  const sender = createTurnSender({ ...deps, settings, store, context, runner, admission, prepareTools });
+  const toolResults = createToolResults({ ...deps, settings, store, context, runner, admission, prepareTools });
 
   async function waitFor(replies: Message[]): Promise<Message[]> {
     await runner.waitFor(replies.map((reply) => reply.id));
@@ -115,6 +127,8 @@ export function createChatService(deps: ChatDeps) {
     const { readable: turns } = await context.storedTurns(conversation.id, access);
     const question = turns.find((turn) => turn.id === original.parentId);
     if (!question) throw access.privacy === 'PUBLIC' ? badInput('input.regenerateRole') : badInput('encryption.secretRequired');
+    // A reply that went on after tool results answers those, not a question: it cannot be asked again on its own.
+    if (question.role !== 'USER') throw badInput('tools.regenerateContinuation');
     const questionFiles = await deps.prisma.uploadedFile.findMany({ where: { attachments: { some: { messageId: question.id } } } });
     requireVision([model], questionFiles);
     const messages = buildChatMessages({
@@ -175,6 +189,11 @@ export function createChatService(deps: ChatDeps) {
     },
 
     regenerate,
+
+    submitToolResults: toolResults.submit,
+
+    /** Every server tool, with whether this caller may use it. */
+    serverTools: (actor: Actor) => serverTools.list({ actor }),
 
     /** Stops every reply of a conversation, wherever it runs, before it is deleted. */
     stopConversation: runner.stopConversation,

@@ -1,5 +1,6 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { Role } from '../../generated/prisma/enums.js';
+import { toolTurnMessages } from './tool-history.js';
 
 export interface StoredTurn {
   id: string;
@@ -9,6 +10,8 @@ export interface StoredTurn {
   parentId: string | null;
   /** Files attached to a user turn; they go with the turn into later contexts (and are trimmed with it). */
   files?: ContextFile[];
+  /** The calls a reply made, with their results (stored JSON). */
+  toolCalls?: unknown;
   /** How many files the stored turn has, so turns without any cost no look-up. */
   _count?: { attachments: number };
 }
@@ -50,6 +53,8 @@ export interface ContextInput {
   history: StoredTurn[];
   clientHistory?: Array<{ role: Role; content: string }>;
   userContent: string;
+  /** Replies that follow the new message: a reply that waited for tool results, when the model goes on after them. */
+  afterUser?: StoredTurn[];
   /** Files attached to the new message: text goes after the message, images as image parts. */
   files?: ContextFile[];
 }
@@ -78,6 +83,11 @@ export function buildChatMessages(input: ContextInput): ChatCompletionMessagePar
   const system = [input.systemPrompt?.trim(), memoryLines.join('\n'), input.webContext].filter(Boolean).join('\n\n');
   if (system) messages.push({ role: 'system', content: system });
   for (const turn of input.history) {
+    const withTools = turn.role === 'ASSISTANT' ? toolTurnMessages(turn.content, turn.toolCalls) : null;
+    if (withTools) {
+      messages.push(...withTools);
+      continue;
+    }
     // A reply that produced nothing adds nothing the model could use.
     if (turn.role === 'ASSISTANT' && !turn.content) continue;
     if (turn.role === 'TOOL') continue;
@@ -89,6 +99,7 @@ export function buildChatMessages(input: ContextInput): ChatCompletionMessagePar
     messages.push({ role: wireRole(turn.role), content: turn.content } as ChatCompletionMessageParam);
   }
   messages.push(userMessage(input.userContent, input.files ?? []));
+  for (const turn of input.afterUser ?? []) messages.push(...(toolTurnMessages(turn.content, turn.toolCalls) ?? []));
   return messages;
 }
 

@@ -1,6 +1,7 @@
 import type { MessageStatus } from '../../generated/prisma/enums.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
 import type { ProviderEvent } from '../../lib/llm/provider-stream.js';
+import type { ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
 import { callUpstream, type UpstreamCandidate, type UpstreamResult } from '../../lib/llm/upstream-call.js';
 import { defaultUpstreamPolicy, type UpstreamPolicy } from '../../lib/llm/upstream-policy.js';
 import type { Logger } from '../../lib/logger.js';
@@ -9,6 +10,8 @@ import type { CatalogModel } from '../catalog/catalog.types.js';
 import type { EventLog } from './event-log.js';
 import type { MessageEvent, MessageEventInput, ToolCallData } from './message-events.js';
 import type { FinishedReply, MessageStore } from './message-store.js';
+import { type LoopOutcome, runToolLoop, type StepFigures, validArguments } from './tool-loop.js';
+import type { ToolRun } from '../tools/tool-setup.js';
 import { promptTokens } from './turn-budget.js';
 
 export type GenerationCandidate = UpstreamCandidate<CatalogModel>;
@@ -28,6 +31,8 @@ export interface GenerationRequest {
    * back and nothing is written; a refused reply is dropped without a trace.
    */
   admitted?: Promise<boolean>;
+  /** Tools the model is offered; server tools run in a loop bounded by steps and by the reply's reservation. */
+  tools?: { run: ToolRun; reservation: number; creditsFor(cost: number): number; worstCase(candidate: GenerationCandidate): number };
   /** Runs once, only when this reply's final write is the one that ended it: settle credits, record usage, index. */
   onFinish?: (summary: GenerationSummary) => Promise<void>;
 }
@@ -40,6 +45,8 @@ export type GenerationSummary = Pick<
   /** The model that produced the reply (a fallback, when the requested one failed). */
   model: CatalogModel;
   content: string;
+  /** Model calls before the last one, each of which ran tools (recorded as TOOL usage). */
+  toolSteps: StepFigures[];
 };
 
 export interface GenerationDeps {
@@ -97,8 +104,22 @@ function createEmitter(eventLog: EventLog, logger: Logger, request: GenerationRe
   return { emit, released, seq: () => seq };
 }
 
+/** A reply's figures over all its model calls: the tokens and cost add up, the answering model is the last one's. */
+function totalOf(last: StepFigures, earlier: StepFigures[]): StepFigures {
+  const sum = (pick: (figures: StepFigures) => number | null) => earlier.reduce((total, figures) => total + (pick(figures) ?? 0), pick(last) ?? 0);
+  if (earlier.length === 0) return last;
+  return {
+    model: last.model,
+    inputTokens: sum((figures) => figures.inputTokens),
+    outputTokens: sum((figures) => figures.outputTokens),
+    reasoningTokens: last.reasoningTokens === null ? null : sum((figures) => figures.reasoningTokens),
+    cachedInputTokens: last.cachedInputTokens === null ? null : sum((figures) => figures.cachedInputTokens),
+    cost: sum((figures) => figures.cost),
+  };
+}
+
 /** What the final write stores and the settlement is told, from what arrived and what the provider reported. */
-function summarize(deps: GenerationDeps, result: UpstreamResult<CatalogModel>, text: { content: string; reasoning: string }) {
+function summarize(deps: GenerationDeps, result: UpstreamResult<CatalogModel>, text: { content: string; reasoning: string }): StepFigures {
   const { candidate, usage } = result;
   const model = candidate.model;
   // Without provider usage (stopped, failed, or a provider that sends none),
@@ -159,34 +180,71 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
     }
   }
 
-  async function finish(result: UpstreamResult<CatalogModel>, startedAt: number): Promise<MessageStatus> {
-    for (const call of toolCalls) await events.emit({ ...base, type: 'ToolCallEvent', toolCall: call });
-    const summary = summarize(deps, result, { content, reasoning });
+  /** One provider call; its text and calls are this step's only. */
+  async function step(candidates: GenerationCandidate[], toolChoice?: ChatCompletionToolChoiceOption) {
+    const [contentStart, reasoningStart] = [content.length, reasoning.length];
+    toolCalls.length = 0;
+    const result = await callUpstream({
+      candidates,
+      policy: deps.policy ?? defaultUpstreamPolicy,
+      signal: controller.signal,
+      reasoningEffort: request.reasoningEffort,
+      tools: request.tools?.run.definitions,
+      toolChoice,
+      logger: deps.logger.child({ messageId: request.messageId }),
+      clock,
+      onEvent,
+    });
+    const text = { content: content.slice(contentStart), reasoning: reasoning.slice(reasoningStart) };
+    return { result, calls: [...toolCalls], content: text.content, figures: summarize(deps, result, text) };
+  }
+
+  /** Without tools, one call whose tool calls (a provider may send some anyway) are announced at the end. */
+  async function generate(): Promise<LoopOutcome> {
+    const tools = request.tools;
+    if (tools)
+      return runToolLoop(
+        { run: tools.run, signal: controller.signal, budget: tools, step, emit: (event) => events.emit({ ...base, ...event }) },
+        request.candidates,
+      );
+    const only = await step(request.candidates);
+    const calls = only.calls.map((call) => ({ ...call, arguments: validArguments(call.arguments) }));
+    for (const call of calls) await events.emit({ ...base, type: 'ToolCallEvent', toolCall: call });
+    return { steps: [only], toolCalls: calls, awaiting: false };
+  }
+
+  async function finish(outcome: LoopOutcome, startedAt: number): Promise<MessageStatus> {
+    const lastStep = outcome.steps.at(-1)!;
+    const earlier = outcome.steps.slice(0, -1).map((each) => each.figures);
+    const stopped = stopReason && lastStep.result.status !== 'FAILED';
+    const status: MessageStatus = stopped ? 'STOPPED' : outcome.awaiting ? 'REQUIRES_ACTION' : lastStep.result.status;
+    const summary = totalOf(lastStep.figures, earlier);
     const finishedAt = clock.now();
     const since = (at: number | undefined) => (at === undefined ? null : at - startedAt);
     const reply: FinishedReply = {
       ...summary,
       messageId: request.messageId,
-      status: result.status,
+      status,
       content: await stored(content),
       reasoning: await stored(reasoning),
       modelId: summary.model.id,
       lastSeq: events.seq() + 1,
-      toolCalls,
+      toolCalls: outcome.toolCalls,
+      toolSetup: outcome.awaiting ? request.tools?.run.setup : undefined,
       latencyMs: finishedAt - startedAt,
       timeToFirstTokenMs: since(firstTokenAt),
       timeToFirstReasoningMs: since(firstReasoningAt),
-      error: result.error,
+      error: lastStep.result.error ?? outcome.error,
       completedAt: new Date(finishedAt),
     };
-    if (!(await writeFinal(reply))) return result.status;
+    if (!(await writeFinal(reply))) return status;
     try {
-      await request.onFinish?.({ ...summary, status: result.status, content, latencyMs: reply.latencyMs, timeToFirstTokenMs: reply.timeToFirstTokenMs });
+      await request.onFinish?.({ ...summary, toolSteps: earlier, status, content, latencyMs: reply.latencyMs, timeToFirstTokenMs: reply.timeToFirstTokenMs });
     } catch (error) {
       deps.logger.error({ err: error, messageId: request.messageId }, 'finishing the bookkeeping of a reply failed');
     }
-    await events.emit({ ...base, type: 'MessageFinished', status: result.status });
-    return result.status;
+    await events.emit({ ...base, type: 'MessageFinished', status });
+    return status;
   }
 
   /** True when this write ended the row. A row someone else ended (a stop elsewhere, the orphan sweep) is theirs to settle. */
@@ -205,20 +263,12 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
     const startedAt = clock.now();
     const flushTimer = setInterval(flush, deps.flushIntervalMs);
     flushTimer.unref();
-    const result = await callUpstream({
-      candidates: request.candidates,
-      policy: deps.policy ?? defaultUpstreamPolicy,
-      signal: controller.signal,
-      reasoningEffort: request.reasoningEffort,
-      logger: deps.logger.child({ messageId: request.messageId }),
-      clock,
-      onEvent,
-    });
+    const outcome = await generate();
     clearInterval(flushTimer);
     // Nothing was stored or reserved for a refused turn: nothing to write, settle or tell.
     if (!(await admitted)) return 'FAILED';
     await flushInFlight;
-    const status = await finish(stopReason && result.status !== 'FAILED' ? { ...result, status: 'STOPPED' } : result, startedAt);
+    const status = await finish(outcome, startedAt);
     await events.released;
     return status;
   }

@@ -5,6 +5,12 @@ export interface ToolCallData {
   name: string;
   arguments: string;
   result?: string | null;
+  /** Which model call of the reply made it (1, 2, ...), when the reply ran tools. */
+  step?: number;
+  /** Run by the gateway (a server tool) rather than by the caller. */
+  server?: boolean;
+  /** The result reports a failure (a tool that threw or timed out, or a caller's error result). */
+  isError?: boolean;
 }
 
 interface EventBase {

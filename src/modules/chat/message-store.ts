@@ -1,14 +1,17 @@
-import type { Message, PrismaClient } from '../../generated/prisma/client.js';
+import type { Message, Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import type { MessageStatus } from '../../generated/prisma/enums.js';
 import { notFound } from '../../lib/errors.js';
 import { sqlNow } from '../../lib/sql.js';
 import type { CreditsService } from '../credits/credits.service.js';
 import type { Actor } from '../identity/actor.js';
 import type { ToolCallData } from './message-events.js';
+import type { ToolAnswers } from './tool-answers.js';
 import { type TurnToStore, writeTurn } from './turn-writer.js';
 
 /** Statuses of a reply that is still being written; only such a row can be finished. */
 export const unfinished = ['PENDING', 'STREAMING'] as const;
+/** A reply that called client functions and waits for their results. */
+export const awaitingResults = 'REQUIRES_ACTION';
 export const isUnfinished = (status: string) => unfinished.includes(status as (typeof unfinished)[number]);
 
 /** What the final write of a reply stores. */
@@ -20,6 +23,8 @@ export interface FinishedReply {
   modelId: string;
   lastSeq: number;
   toolCalls: ToolCallData[];
+  /** Kept on a reply that waits for tool results: what its continuation is offered. */
+  toolSetup?: unknown;
   inputTokens: number;
   outputTokens: number;
   reasoningTokens: number | null;
@@ -43,14 +48,25 @@ export function createMessageStore(prisma: PrismaClient, credits: CreditsService
   return {
     writeTurn: (turn: TurnToStore) => writeTurn(prisma, turn),
 
-    /** A regenerated reply, its allowance and reservation, in one transaction. */
+    /**
+     * A regenerated reply (or the continuation of one that waited for tool
+     * results: those are stored and the waiting reply completed with it), its
+     * allowance and reservation, in one transaction.
+     */
     async insertReply(
       actor: Actor,
-      reply: { conversationId: string; modelId: string; parentId: string; reservation: number },
+      reply: { conversationId: string; modelId: string; parentId: string; reservation: number; answers?: ToolAnswers },
       freeMessageLimit: number | undefined,
       freeLimitExceeded: () => Error,
     ): Promise<Message> {
       return prisma.$transaction(async (transaction) => {
+        if (reply.answers) {
+          const { count } = await transaction.message.updateMany({
+            where: { id: reply.answers.messageId, status: awaitingResults },
+            data: { status: 'COMPLETE', toolCalls: reply.answers.toolCalls as unknown as Prisma.InputJsonValue },
+          });
+          if (count === 0) throw reply.answers.notAwaiting();
+        }
         const created = await transaction.message.create({
           data: { conversationId: reply.conversationId, role: 'ASSISTANT', status: 'STREAMING', modelId: reply.modelId, parentId: reply.parentId },
         });
@@ -116,6 +132,7 @@ export function createMessageStore(prisma: PrismaClient, credits: CreditsService
       const count = await prisma.$executeRaw`
         UPDATE "Message" SET content = ${reply.content}, reasoning = ${reply.reasoning}, status = CAST(${reply.status} AS "MessageStatus"),
           "modelId" = ${reply.modelId}, "lastSeq" = ${reply.lastSeq}, "toolCalls" = ${JSON.stringify(reply.toolCalls)}::jsonb,
+          "toolSetup" = ${reply.toolSetup === undefined ? null : JSON.stringify(reply.toolSetup)}::jsonb,
           "inputTokens" = ${reply.inputTokens}, "outputTokens" = ${reply.outputTokens}, cost = ${reply.cost}::float8,
           "reasoningTokens" = ${reply.reasoningTokens}::int, "cachedInputTokens" = ${reply.cachedInputTokens}::int,
           "latencyMs" = ${reply.latencyMs}, "timeToFirstTokenMs" = ${reply.timeToFirstTokenMs}::int,

@@ -15,6 +15,7 @@ import type { EventLog } from './event-log.js';
 import { type GenerationSummary, type RunningGeneration, startGeneration } from './generation.js';
 import { isUnfinished, type MessageStore } from './message-store.js';
 import type { OrphanRecovery } from './orphan-recovery.js';
+import { reservationFor } from './turn-budget.js';
 import type { PlannedReply } from './turn-plan.js';
 
 /** How long a stop waits for another instance to end a reply before treating it as orphaned. */
@@ -68,23 +69,31 @@ export function createReplyRunner(deps: ReplyRunnerDeps) {
   /** Settles credits, records usage and indexes the turn: called once, by the write that ended the reply. */
   async function settle(actor: Actor, turn: ReplyTurn, planned: PlannedReply, access: ConversationAccess, summary: GenerationSummary) {
     await deps.credits.settle(actor.billedUserId, planned.reservation, deps.credits.creditsFor(summary.cost), turn.messageId);
+    const before = (pick: (step: GenerationSummary['toolSteps'][number]) => number) => summary.toolSteps.reduce((sum, step) => sum + pick(step), 0);
     await deps.usage.record({
       actor,
       modelId: summary.model.id,
       action: 'CHAT',
-      inputTokens: summary.inputTokens,
-      outputTokens: summary.outputTokens,
-      cost: summary.cost,
+      inputTokens: summary.inputTokens - before((step) => step.inputTokens),
+      outputTokens: summary.outputTokens - before((step) => step.outputTokens),
+      cost: summary.cost - before((step) => step.cost),
       success: summary.status !== 'FAILED',
       latencyMs: summary.latencyMs,
       timeToFirstTokenMs: summary.timeToFirstTokenMs,
       messageId: turn.messageId,
     });
+    // Each model call that ran tools before the last one is a TOOL row of its own; the CHAT row is the last call.
+    for (const step of summary.toolSteps) {
+      const { inputTokens, outputTokens, cost } = step;
+      await deps.usage.record({ actor, modelId: step.model.id, action: 'TOOL', inputTokens, outputTokens, cost, success: true, messageId: turn.messageId });
+    }
     // Encrypted conversations stay out of the search index.
     if (summary.status === 'COMPLETE' && turn.questionId && access.privacy === 'PUBLIC') {
       inBackground(deps.search.index(actor, [turn.questionId, turn.messageId]));
     }
   }
+
+  const pricing = { costOf: deps.catalog.costOf, creditsFor: deps.credits.creditsFor };
 
   function launch(actor: Actor, turn: ReplyTurn, planned: PlannedReply, access: ConversationAccess, admitted?: Promise<boolean>) {
     const candidates = [planned, ...planned.fallbacks].flatMap((candidate) => {
@@ -109,6 +118,12 @@ export function createReplyRunner(deps: ReplyRunnerDeps) {
         reasoningEffort: planned.reasoningEffort,
         sealContent: access.privacy === 'PUBLIC' ? undefined : access.seal,
         admitted,
+        tools: planned.tools && {
+          run: planned.tools,
+          reservation: planned.reservation,
+          creditsFor: deps.credits.creditsFor,
+          worstCase: (candidate) => reservationFor(pricing, candidate.model, candidate.messages, candidate.maxOutputTokens ?? planned.outputBudget),
+        },
         onFinish: (summary) => settle(actor, turn, planned, access, summary),
       },
     );

@@ -6,8 +6,10 @@ import { IMAGE_TOKENS } from '../files/files.service.js';
 /** Tokens of one message as a model counts them: its text, its images (estimated), and the framing. */
 export function messageTokens(message: ChatCompletionMessageParam, modelId: string): number {
   const content = message.content;
-  if (typeof content === 'string') return countTokens(content, modelId) + TOKENS_PER_MESSAGE;
-  let total = TOKENS_PER_MESSAGE;
+  const calls = 'tool_calls' in message ? (message.tool_calls ?? []) : [];
+  const callTokens = calls.reduce((sum, call) => sum + ('function' in call ? countTokens(call.function.name + call.function.arguments, modelId) : 0), 0);
+  if (typeof content === 'string') return countTokens(content, modelId) + TOKENS_PER_MESSAGE + callTokens;
+  let total = TOKENS_PER_MESSAGE + callTokens;
   for (const part of content ?? []) total += 'text' in part ? countTokens(part.text, modelId) : part.type === 'image_url' ? IMAGE_TOKENS : 0;
   return total;
 }

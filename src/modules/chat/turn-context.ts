@@ -23,6 +23,7 @@ export const turnFields = {
   parentId: true,
   modelId: true,
   position: true,
+  toolCalls: true,
   _count: { select: { attachments: true } },
 } as const;
 

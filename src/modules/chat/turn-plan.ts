@@ -7,6 +7,7 @@ import { isImage } from '../files/files.service.js';
 import type { Actor } from '../identity/actor.js';
 import { maxModelsPerMessage } from '../identity/tiers.js';
 import { type buildChatMessages, fitToWindow, type StoredTurn } from './context-builder.js';
+import type { ToolRun } from '../tools/tool-setup.js';
 import { messageTokens, outputBudgetOf, reservationFor } from './turn-budget.js';
 
 /**
@@ -27,6 +28,8 @@ export interface PlannedReply {
   reasoningEffort?: 'low' | 'high';
   /** Models to try, in order, when this one fails before its first token. */
   fallbacks: PlannedReply[];
+  /** The tools it is offered, when the message offers any. */
+  tools?: ToolRun;
 }
 
 export interface PlanSettings {
@@ -76,16 +79,21 @@ export function requireVision(models: CatalogModel[], files: UploadedFile[]) {
   if (blind) throw badInput('files.needsVision', { model: blind.id });
 }
 
+const continuationOf = <T extends StoredTurn>(turns: T[], replyId: string) => turns.findLast((turn) => turn.parentId === replyId && turn.role === 'ASSISTANT');
+
 /** Which message a new user turn follows when the client did not say. */
 export function latestLeaf(turns: Array<StoredTurn & { modelId: string | null }>, preferredModel: string): string | null {
   const lastUser = [...turns].reverse().find((turn) => turn.role === 'USER');
   if (!lastUser) return null;
-  const replies = turns.filter((turn) => turn.parentId === lastUser.id && turn.role === 'ASSISTANT' && turn.content);
+  const replies = turns.filter((turn) => turn.parentId === lastUser.id && turn.role === 'ASSISTANT' && (turn.content || continuationOf(turns, turn.id)));
   const chosen =
     replies.find((reply) => reply.modelId === preferredModel && reply.status === 'COMPLETE') ??
     replies.find((reply) => reply.status === 'COMPLETE') ??
     replies.at(-1);
-  return chosen?.id ?? lastUser.id;
+  // A reply answered with tool results goes on in its continuation.
+  let leaf = chosen;
+  for (let next = leaf && continuationOf(turns, leaf.id); next; next = continuationOf(turns, next.id)) leaf = next;
+  return leaf?.id ?? lastUser.id;
 }
 
 /**

@@ -28,6 +28,8 @@ import {
   validateContent,
 } from './turn-plan.js';
 import { newTurnIds, type TurnIds } from './turn-writer.js';
+import { withTools } from './tool-plan.js';
+import type { ToolRun } from '../tools/tool-setup.js';
 
 export interface TurnSenderDeps {
   prisma: PrismaClient;
@@ -43,6 +45,8 @@ export interface TurnSenderDeps {
   templates: TemplatesService;
   memories: MemoriesService;
   webSearch: WebSearch;
+  /** The tools a message offers, checked and resolved for its caller. */
+  prepareTools(actor: Actor, input: SendMessageRequest): ToolRun | undefined;
   /** Ids of new conversations and messages (time-ordered UUIDs unless a test chooses). */
   generateId?: () => string;
 }
@@ -99,7 +103,9 @@ export function createTurnSender(deps: TurnSenderDeps) {
       userContent: input.content,
       files: await deps.context.contextFiles(files),
     });
-    const plans = models.map((model) => planWithFallbacks(settings, actor, model, messages, input));
+    const tools = deps.prepareTools(actor, input);
+    if (tools && access.privacy !== 'PUBLIC') throw badInput('tools.encrypted');
+    const plans = models.map((model) => withTools(planWithFallbacks(settings, actor, model, messages, input), tools));
     return { existing, parentId, files, plans, access };
   }
 

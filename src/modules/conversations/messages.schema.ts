@@ -5,7 +5,7 @@ import type { ToolCallData } from '../chat/message-events.js';
 
 export const RoleEnum = builder.enumType('Role', { values: ['USER', 'ASSISTANT', 'SYSTEM', 'TOOL'] as const });
 export const MessageStatusEnum = builder.enumType('MessageStatus', {
-  values: ['PENDING', 'STREAMING', 'COMPLETE', 'STOPPED', 'FAILED'] as const,
+  values: ['PENDING', 'STREAMING', 'COMPLETE', 'STOPPED', 'FAILED', 'REQUIRES_ACTION'] as const,
 });
 
 export const ToolCallRef = builder.objectRef<ToolCallData>('ToolCall').implement({

@@ -15,14 +15,17 @@ export function createWebSearch(options: { url?: string; timeoutMs: number; maxR
   return {
     available: Boolean(options.url),
 
-    async search(query: string): Promise<WebResult[]> {
+    async search(query: string, signal?: AbortSignal): Promise<WebResult[]> {
       if (!options.url) throw new UserFacingError('PROVIDER_UNAVAILABLE', 'webSearch.unavailable');
       const address = new URL(options.url);
       address.searchParams.set('q', query.slice(0, 400));
       address.searchParams.set('format', 'json');
       let body: { results?: Array<{ title?: string; url?: string; content?: string }> };
       try {
-        const response = await fetch(address, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(options.timeoutMs) });
+        const response = await fetch(address, {
+          headers: { accept: 'application/json' },
+          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]) : AbortSignal.timeout(options.timeoutMs),
+        });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         body = (await response.json()) as typeof body;
       } catch (error) {
