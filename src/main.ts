@@ -1,9 +1,14 @@
 import { buildApp } from './app.js';
+import { ConfigError } from './lib/config.js';
 import { createLogger } from './lib/logger.js';
 import { RedisUnavailableError } from './lib/redis.js';
 
 const app = await buildApp().catch((error: unknown) => {
   // A configuration the gateway cannot start with is said in one line, without a stack trace.
+  if (error instanceof ConfigError) {
+    createLogger('info').fatal(error.message);
+    process.exit(1);
+  }
   if (error instanceof RedisUnavailableError) {
     createLogger(process.env.LOG_LEVEL || 'info').fatal({ redis: error.address }, error.message);
     process.exit(1);

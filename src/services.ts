@@ -105,6 +105,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     schema: config.databaseSchema,
+    poolMax: config.databasePoolMax,
     logger,
   });
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, config.redisPrefix, logger) : undefined;
