@@ -25,6 +25,7 @@ import { createLogger } from './lib/logger.js';
 import { createServices, type Services } from './services.js';
 import { BATCH_RESULTS_PATH, serveBatchResults } from './modules/batch/batch-results.js';
 import { serveDemoPage } from './demo-page.js';
+import { serveOperations } from './modules/operations/operations-http.js';
 
 interface ServerContext {
   request?: Request;
@@ -107,6 +108,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
   });
 
   const handle = (request: IncomingMessage, response: ServerResponse) => {
+    if (serveOperations(request, response, services)) return;
     const batchResults = request.url?.split('?')[0]?.match(BATCH_RESULTS_PATH);
     if (batchResults) return void serveBatchResults(services, request, response, batchResults[1]!);
     if (!config.demoPage || request.url?.startsWith('/graphql')) return void yoga(request, response);
@@ -272,6 +274,9 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       });
     },
     async stop() {
+      // Readiness fails first; with a drain period the instance keeps serving while load balancers notice.
+      services.readiness.markShuttingDown();
+      if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
       clearInterval(sweeper);
       clearInterval(heartbeat);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -24,11 +24,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     stopping = true;
     app.services.logger.info({ signal }, 'shutting down');
     // Whatever is still pending then (a peer that never reads, a stuck statement), the process ends.
-    const { shutdownGraceMs, shutdownForceAfterMs } = app.services.config;
-    setTimeout(() => {
-      app.services.logger.error({ pending: process.getActiveResourcesInfo() }, 'shutdown did not finish in time; exiting');
-      process.exit(1);
-    }, shutdownGraceMs + shutdownForceAfterMs).unref();
+    const { shutdownDrainMs, shutdownGraceMs, shutdownForceAfterMs } = app.services.config;
+    setTimeout(
+      () => {
+        app.services.logger.error({ pending: process.getActiveResourcesInfo() }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      },
+      shutdownDrainMs + shutdownGraceMs + shutdownForceAfterMs,
+    ).unref();
     app.stop().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -36,6 +36,7 @@ import { createEphemeralKeysService, type EphemeralKeysService } from './modules
 import { createVoiceService, type VoiceService } from './modules/voice/voice.service.js';
 import { createBatchService, type BatchService } from './modules/batch/batch.service.js';
 import { randomUUID } from 'node:crypto';
+import { createReadiness, type Readiness } from './modules/operations/readiness.js';
 
 /** Everything an operation may use, built once per server. */
 export interface Services {
@@ -67,6 +68,7 @@ export interface Services {
   batch: BatchService;
   encryption: EncryptionService;
   access: ConversationAccessService;
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
@@ -124,9 +126,10 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   const embeddings = createEmbeddingsService(registry, catalog, usage, config.embeddingModel ?? defaultEmbeddingModel(registry));
   const memories = createMemoriesService({ prisma: db.prisma, credits, usage, embeddings, memoryCreditCost: config.memoryCreditCost });
   const search = createSearchService(db.prisma, embeddings, logger);
+  const store = await fileStore(config);
   const files = createFilesService(
     db.prisma,
-    await fileStore(config),
+    store,
     {
       maxFileBytes: config.maxFileBytes,
       maxConversationBytes: config.maxConversationFileBytes,
@@ -186,6 +189,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     ephemeralKeys: createEphemeralKeysService({ prisma: db.prisma, registry, catalog, credits, usage, creditCost: config.ephemeralKeyCreditCost }),
     encryption,
     access,
+    readiness: createReadiness({ prisma: db.prisma, redis: redis?.commands, bucket: config.filesBucket ? store : undefined }),
     batch: createBatchService({ prisma: db.prisma, config, catalog, registry, credits, limits, usage, logger, instanceId: randomUUID() }),
     async close() {
       await eventLog.close();

@@ -69,6 +69,8 @@ export interface Config {
   flushIntervalMs: number;
   /** How long a finished reply's events stay replayable with `after`. */
   eventLogRetentionMs: number;
+  /** On shutdown, how long /readyz answers 503 while the instance still serves, before it stops accepting connections. */
+  shutdownDrainMs: number;
   shutdownGraceMs: number;
   /** After the grace period, how long shutdown may still take before the process exits regardless. */
   shutdownForceAfterMs: number;

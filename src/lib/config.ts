@@ -101,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxMessageLength: read.integer('MAX_MESSAGE_LENGTH', 2000),
     flushIntervalMs: read.integer('STREAM_FLUSH_INTERVAL_MS', 250),
     eventLogRetentionMs: read.integer('EVENT_LOG_RETENTION_MS', 10 * 60 * 1000),
+    shutdownDrainMs: read.integer('SHUTDOWN_DRAIN_MS', 0),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000),
     shutdownForceAfterMs: read.integer('SHUTDOWN_FORCE_AFTER_MS', 10_000),
     orphanTimeoutMs: read.integer('ORPHAN_TIMEOUT_MS', 30_000),
