@@ -26,6 +26,7 @@ import { createServices, type Services } from './services.js';
 import { BATCH_RESULTS_PATH, serveBatchResults } from './modules/batch/batch-results.js';
 import { serveDemoPage } from './demo-page.js';
 import { serveOperations } from './modules/operations/operations-http.js';
+import { useOperationMetrics } from './modules/operations/operation-metrics.js';
 
 interface ServerContext {
   request?: Request;
@@ -101,6 +102,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       ...(persisted ? [usePersistedOperationList(persisted)] : []),
       useValidTextArguments(),
       useClientErrors(logger),
+      useOperationMetrics(services.metrics),
       useOperationLog(logger),
     ],
     // Multipart uploads are refused while they stream in, once past these limits.

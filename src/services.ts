@@ -37,6 +37,7 @@ import { createVoiceService, type VoiceService } from './modules/voice/voice.ser
 import { createBatchService, type BatchService } from './modules/batch/batch.service.js';
 import { randomUUID } from 'node:crypto';
 import { createReadiness, type Readiness } from './modules/operations/readiness.js';
+import { createMetrics, type Metrics } from './modules/operations/metrics.js';
 
 /** Everything an operation may use, built once per server. */
 export interface Services {
@@ -69,6 +70,7 @@ export interface Services {
   encryption: EncryptionService;
   access: ConversationAccessService;
   readiness: Readiness;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -142,7 +144,14 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   const webSearch = createWebSearch({ url: config.webSearchUrl, timeoutMs: config.webSearchTimeoutMs, maxResults: config.webSearchMaxResults });
   const encryption = createEncryptionService(db.prisma);
   const access = createConversationAccess(db.prisma, encryption);
+  let chatRef: { runningCount(): number; followerCount(): number } | undefined;
+  const metrics = createMetrics({
+    activeReplies: () => chatRef?.runningCount() ?? 0,
+    subscribers: () => chatRef?.followerCount() ?? 0,
+    databasePool: () => db.poolStats(),
+  });
   const chat = createChatService({
+    observer: metrics.observer,
     prisma: db.prisma,
     eventLog,
     pubsub,
@@ -161,6 +170,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     encryption,
     access,
   });
+  chatRef = chat;
   const conversations = createConversationService(db.prisma, chat, templates, access);
   return {
     config,
@@ -189,6 +199,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     ephemeralKeys: createEphemeralKeysService({ prisma: db.prisma, registry, catalog, credits, usage, creditCost: config.ephemeralKeyCreditCost }),
     encryption,
     access,
+    metrics,
     readiness: createReadiness({ prisma: db.prisma, redis: redis?.commands, bucket: config.filesBucket ? store : undefined }),
     batch: createBatchService({ prisma: db.prisma, config, catalog, registry, credits, limits, usage, logger, instanceId: randomUUID() }),
     async close() {

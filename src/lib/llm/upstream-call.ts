@@ -39,6 +39,8 @@ export interface UpstreamResult<Model extends UpstreamModel> {
   /** The candidate that answered (or the last one tried). */
   candidate: UpstreamCandidate<Model>;
   usage?: ProviderUsage;
+  /** Attempts repeated after a transient failure, over every candidate (moving to a fallback is not one). */
+  retries: number;
 }
 
 function requestFor(candidate: UpstreamCandidate, reasoningEffort: 'low' | 'high' | undefined) {
@@ -97,6 +99,14 @@ function watchdog(clock: Clock, policy: UpstreamPolicy, deadline: number, abort:
  * next candidate; after it, a failure ends the reply with what arrived.
  */
 export async function callUpstream<Model extends UpstreamModel>(call: UpstreamCall<Model>): Promise<UpstreamResult<Model>> {
+  const counts = { retries: 0 };
+  const result = await callCandidates(call, counts);
+  return { ...result, retries: counts.retries };
+}
+
+type Outcome<Model extends UpstreamModel> = Omit<UpstreamResult<Model>, 'retries'>;
+
+async function callCandidates<Model extends UpstreamModel>(call: UpstreamCall<Model>, counts: { retries: number }): Promise<Outcome<Model>> {
   const clock = call.clock ?? systemClock;
   const { policy, signal } = call;
   const deadline = clock.now() + policy.totalTimeoutMs;
@@ -109,6 +119,7 @@ export async function callUpstream<Model extends UpstreamModel>(call: UpstreamCa
       lastError = result.retry;
       if (clock.now() >= deadline) return { status: 'FAILED', error: describeFailure(lastError, false), candidate };
       if (attempt >= policy.maxRetries) break;
+      counts.retries += 1;
       await pause(clock, Math.min(retryDelay(lastError, attempt, policy, clock.now()), Math.max(0, deadline - clock.now())), signal);
       if (signal.aborted) return { status: 'STOPPED', candidate };
     }
@@ -121,7 +132,7 @@ async function attemptOnce<Model extends UpstreamModel>(
   candidate: UpstreamCandidate<Model>,
   clock: Clock,
   deadline: number,
-): Promise<UpstreamResult<Model> | { retry: unknown }> {
+): Promise<Outcome<Model> | { retry: unknown }> {
   const attemptAbort = new AbortController();
   const onStop = () => attemptAbort.abort();
   call.signal.addEventListener('abort', onStop, { once: true });

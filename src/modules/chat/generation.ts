@@ -10,6 +10,7 @@ import type { EventLog } from './event-log.js';
 import type { MessageEvent, MessageEventInput, ToolCallData } from './message-events.js';
 import type { FinishedReply, MessageStore } from './message-store.js';
 import { promptTokens } from './turn-budget.js';
+import type { ReplyObserver } from '../operations/reply-observer.js';
 
 export type GenerationCandidate = UpstreamCandidate<CatalogModel>;
 
@@ -50,6 +51,7 @@ export interface GenerationDeps {
   policy?: UpstreamPolicy;
   costOf(model: CatalogModel, inputTokens: number, outputTokens: number): number;
   clock?: Clock;
+  observer?: ReplyObserver;
 }
 
 /** `refused`: the turn's debit was refused after the provider was already called; `ended`: another instance ended the row. */
@@ -215,6 +217,14 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
       onEvent,
     });
     clearInterval(flushTimer);
+    const { model } = result.candidate;
+    deps.observer?.providerCall({
+      requestedModel: request.candidates[0]!.model.id,
+      model: model.id,
+      provider: model.provider,
+      status: result.status,
+      retries: result.retries,
+    });
     // Nothing was stored or reserved for a refused turn: nothing to write, settle or tell.
     if (!(await admitted)) return 'FAILED';
     await flushInFlight;

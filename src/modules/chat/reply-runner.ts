@@ -16,6 +16,7 @@ import { type GenerationSummary, type RunningGeneration, startGeneration } from 
 import { isUnfinished, type MessageStore } from './message-store.js';
 import type { OrphanRecovery } from './orphan-recovery.js';
 import type { PlannedReply } from './turn-plan.js';
+import type { ReplyObserver } from '../operations/reply-observer.js';
 
 /** How long a stop waits for another instance to end a reply before treating it as orphaned. */
 const STOP_TIMEOUT_MS = 5_000;
@@ -35,6 +36,7 @@ export interface ReplyRunnerDeps {
   upstream: UpstreamPolicy;
   /** Time as replies see it; tests pass their own. */
   clock?: Clock;
+  observer?: ReplyObserver;
 }
 
 export interface ReplyTurn {
@@ -80,6 +82,7 @@ export function createReplyRunner(deps: ReplyRunnerDeps) {
       timeToFirstTokenMs: summary.timeToFirstTokenMs,
       messageId: turn.messageId,
     });
+    deps.observer?.replySettled({ ...summary, model: summary.model.id, provider: summary.model.provider });
     // Encrypted conversations stay out of the search index.
     if (summary.status === 'COMPLETE' && turn.questionId && access.privacy === 'PUBLIC') {
       inBackground(deps.search.index(actor, [turn.questionId, turn.messageId]));
@@ -101,6 +104,7 @@ export function createReplyRunner(deps: ReplyRunnerDeps) {
         costOf: deps.catalog.costOf,
         policy: deps.upstream,
         clock: deps.clock,
+        observer: deps.observer,
       },
       {
         messageId: turn.messageId,
