@@ -27,6 +27,8 @@ import { BATCH_RESULTS_PATH, serveBatchResults } from './modules/batch/batch-res
 import { serveDemoPage } from './demo-page.js';
 import { serveOperations } from './modules/operations/operations-http.js';
 import { useOperationMetrics } from './modules/operations/operation-metrics.js';
+import { useOperationTracing } from './graphql/tracing.js';
+import { startTracing } from './lib/tracing-setup.js';
 
 interface ServerContext {
   request?: Request;
@@ -62,6 +64,7 @@ async function drainFollowers(services: Services, timeoutMs: number) {
 export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
   const config = loadConfig(process.env, overrides);
   const logger = createLogger(config.logLevel);
+  const tracing = startTracing(config.tracing);
   const services = await createServices(config, logger);
   // With one instance, a reply still STREAMING at start-up was left by a previous run.
   // With several (Redis), another instance may be running it.
@@ -95,6 +98,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
     context: ({ request, req, connectionParams }) =>
       contextFor(services, request && !connectionParams ? headersFromFetch(request.headers) : headersFromConnection(connectionParams, req?.headers)),
     plugins: [
+      useOperationTracing(),
       useCSRFPrevention(['graphql-require-preflight', 'apollo-require-preflight', 'x-graphql-yoga-csrf']),
       useUploadLimits(config),
       ...useQueryLimits(config.queryLimits),
@@ -296,6 +300,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       server.closeAllConnections();
       await closed;
       await services.close();
+      await tracing.shutdown();
     },
   };
 }

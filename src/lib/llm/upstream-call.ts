@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { createChunkReader, type ProviderEvent, type ProviderUsage } from './provider-stream.js';
 import { describeFailure, isTransient, retryDelay, type UpstreamFailure, UpstreamTimeout } from './upstream-failures.js';
 import type { UpstreamPolicy } from './upstream-policy.js';
+import { SpanStatusCode, traced } from '../tracing.js';
 
 export interface UpstreamModel {
   id: string;
@@ -100,8 +101,27 @@ function watchdog(clock: Clock, policy: UpstreamPolicy, deadline: number, abort:
  */
 export async function callUpstream<Model extends UpstreamModel>(call: UpstreamCall<Model>): Promise<UpstreamResult<Model>> {
   const counts = { retries: 0 };
-  const result = await callCandidates(call, counts);
-  return { ...result, retries: counts.retries };
+  const requested = call.candidates[0]!.model;
+  return traced('llm.provider.call', { 'gen_ai.request.model': requested.id, 'gen_ai.system': requested.provider }, async (span) => {
+    const startedAt = performance.now();
+    let firstEventAt: number | undefined;
+    const onEvent = (event: ProviderEvent) => {
+      firstEventAt ??= performance.now();
+      return call.onEvent(event);
+    };
+    const result = await callCandidates({ ...call, onEvent }, counts);
+    span.setAttributes({
+      'gen_ai.response.model': result.candidate.model.id,
+      'gen_ai.usage.input_tokens': result.usage?.inputTokens ?? undefined,
+      'gen_ai.usage.output_tokens': result.usage?.outputTokens ?? undefined,
+      'gen_ai.usage.reasoning_tokens': result.usage?.reasoningTokens ?? undefined,
+      'llm.time_to_first_token_ms': firstEventAt === undefined ? undefined : Math.round(firstEventAt - startedAt),
+      'llm.retries': counts.retries,
+      'llm.status': result.status,
+    });
+    if (result.status === 'FAILED') span.setStatus({ code: SpanStatusCode.ERROR, message: result.error?.message });
+    return { ...result, retries: counts.retries };
+  });
 }
 
 type Outcome<Model extends UpstreamModel> = Omit<UpstreamResult<Model>, 'retries'>;
