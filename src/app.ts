@@ -26,9 +26,8 @@ import { createServices, type Services } from './services.js';
 import { BATCH_RESULTS_PATH, serveBatchResults } from './modules/batch/batch-results.js';
 import { serveDemoPage } from './demo-page.js';
 import { serveOperations } from './modules/operations/operations-http.js';
-import { useOperationMetrics } from './modules/operations/operation-metrics.js';
-import { useOperationTracing } from './graphql/tracing.js';
-import { startTracing } from './lib/tracing-setup.js';
+import { useOperationMetrics, useOperationTracing } from './graphql/observability.js';
+import { waitUntil } from './lib/wait.js';
 
 interface ServerContext {
   request?: Request;
@@ -53,18 +52,9 @@ async function contextFor(services: Services, headers: HeaderSource): Promise<Ga
   }
 }
 
-/** Gives subscribers a moment to receive the MessageFinished of replies stopped by the shutdown. */
-async function drainFollowers(services: Services, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (services.chat.followerCount() > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
   const config = loadConfig(process.env, overrides);
   const logger = createLogger(config.logLevel);
-  const tracing = startTracing(config.tracing);
   const services = await createServices(config, logger);
   // With one instance, a reply still STREAMING at start-up was left by a previous run.
   // With several (Redis), another instance may be running it.
@@ -280,16 +270,15 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       });
     },
     async stop() {
-      // Readiness fails first; with a drain period the instance keeps serving while load balancers notice.
-      services.readiness.markShuttingDown();
-      if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+      await services.readiness.beginShutdown(config.shutdownDrainMs);
       clearInterval(sweeper);
       clearInterval(heartbeat);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Connections that are not mid-request (idle keep-alives, peers that never sent a byte) go now.
       server.closeIdleConnections();
       await Promise.all([services.chat.shutdown(config.shutdownGraceMs), services.batch.stop()]);
-      await drainFollowers(services, 2_000);
+      // Subscribers get a moment to receive the MessageFinished of replies stopped by the shutdown.
+      await waitUntil(() => services.chat.followerCount() === 0, 2_000);
       // A peer that stopped reading never completes the close handshake; after a second its socket is ended.
       const disposed = graphqlWs.dispose();
       const terminate = setTimeout(() => {
@@ -300,7 +289,6 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       server.closeAllConnections();
       await closed;
       await services.close();
-      await tracing.shutdown();
     },
   };
 }

@@ -38,6 +38,7 @@ import { createBatchService, type BatchService } from './modules/batch/batch.ser
 import { randomUUID } from 'node:crypto';
 import { createReadiness, type Readiness } from './modules/operations/readiness.js';
 import { createMetrics, type Metrics } from './modules/operations/metrics.js';
+import { startTracing } from './lib/tracing-setup.js';
 
 /** Everything an operation may use, built once per server. */
 export interface Services {
@@ -105,6 +106,7 @@ function defaultEmbeddingModel(registry: ProviderRegistry): string | undefined {
 }
 
 export async function createServices(config: Config, logger: Logger): Promise<Services> {
+  const tracing = startTracing(config.tracing);
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -206,6 +208,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
       await eventLog.close();
       await redis?.close();
       await db.close();
+      await tracing.shutdown();
     },
   };
 }

@@ -52,8 +52,10 @@ export function createReadiness({ prisma, redis, bucket, migrationsDir = default
   }
 
   return {
-    markShuttingDown() {
+    /** Readiness fails first; for `drainMs` the instance keeps serving while load balancers notice. */
+    async beginShutdown(drainMs: number) {
       shuttingDown = true;
+      if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
     },
     async report(): Promise<ReadinessReport> {
       const checks: Record<string, CheckResult> = {};
