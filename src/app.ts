@@ -28,6 +28,9 @@ import { BATCH_RESULTS_PATH, serveBatchResults } from './modules/batch/batch-res
 import { FILE_DOWNLOAD_PATH, serveFileDownload } from './modules/files/file-download.js';
 import { serveDemoPage } from './demo-page.js';
 import { createOpenAIDoorHandler, OPENAI_PREFIX } from './modules/openai-door/openai-door.http.js';
+import { serveOperations } from './modules/operations/operations-http.js';
+import { useOperationMetrics, useOperationTracing } from './graphql/observability.js';
+import { waitUntil } from './lib/wait.js';
 
 interface ServerContext {
   request?: Request;
@@ -49,14 +52,6 @@ async function contextFor(services: Services, headers: HeaderSource): Promise<Ga
   } catch (error) {
     if (error instanceof UserFacingError) throw graphqlErrorFrom(error, headers('accept-language'));
     throw error;
-  }
-}
-
-/** Gives subscribers a moment to receive the MessageFinished of replies stopped by the shutdown. */
-async function drainFollowers(services: Services, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (services.chat.followerCount() > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -96,6 +91,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
     context: ({ request, req, connectionParams }) =>
       contextFor(services, request && !connectionParams ? headersFromFetch(request.headers) : headersFromConnection(connectionParams, req?.headers)),
     plugins: [
+      useOperationTracing(),
       useCSRFPrevention(['graphql-require-preflight', 'apollo-require-preflight', 'x-graphql-yoga-csrf']),
       useGraphQLSSESingleConnection('/graphql', persisted),
       useUploadLimits(config),
@@ -104,6 +100,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       ...(persisted ? [usePersistedOperationList(persisted)] : []),
       useValidTextArguments(),
       useClientErrors(logger),
+      useOperationMetrics(services.metrics),
       useOperationLog(logger),
     ],
     // Multipart uploads are refused while they stream in, once past these limits.
@@ -112,6 +109,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
 
   const serveOpenAIDoor = createOpenAIDoorHandler(services);
   const handle = (request: IncomingMessage, response: ServerResponse) => {
+    if (serveOperations(request, response, services)) return;
     if (request.url?.startsWith(OPENAI_PREFIX)) return void serveOpenAIDoor(request, response);
     const batchResults = request.url?.split('?')[0]?.match(BATCH_RESULTS_PATH);
     if (batchResults) return void serveBatchResults(services, request, response, batchResults[1]!);
@@ -280,13 +278,15 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       });
     },
     async stop() {
+      await services.readiness.beginShutdown(config.shutdownDrainMs);
       clearInterval(sweeper);
       clearInterval(heartbeat);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Connections that are not mid-request (idle keep-alives, peers that never sent a byte) go now.
       server.closeIdleConnections();
       await Promise.all([services.chat.shutdown(config.shutdownGraceMs), services.batch.stop()]);
-      await drainFollowers(services, 2_000);
+      // Subscribers get a moment to receive the MessageFinished of replies stopped by the shutdown.
+      await waitUntil(() => services.chat.followerCount() === 0, 2_000);
       // A peer that stopped reading never completes the close handshake; after a second its socket is ended.
       const disposed = graphqlWs.dispose();
       const terminate = setTimeout(() => {

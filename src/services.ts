@@ -39,6 +39,9 @@ import { createEphemeralKeysService, type EphemeralKeysService } from './modules
 import { createVoiceService, type VoiceService } from './modules/voice/voice.service.js';
 import { createBatchService, type BatchService } from './modules/batch/batch.service.js';
 import { randomUUID } from 'node:crypto';
+import { createReadiness, type Readiness } from './modules/operations/readiness.js';
+import { createMetrics, type Metrics } from './modules/operations/metrics.js';
+import { startTracing } from './lib/tracing-setup.js';
 
 /** Everything an operation may use, built once per server. */
 export interface Services {
@@ -73,6 +76,8 @@ export interface Services {
   batch: BatchService;
   encryption: EncryptionService;
   access: ConversationAccessService;
+  readiness: Readiness;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -107,10 +112,12 @@ function defaultEmbeddingModel(registry: ProviderRegistry): string | undefined {
 }
 
 export async function createServices(config: Config, logger: Logger): Promise<Services> {
+  const tracing = startTracing(config.tracing);
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     schema: config.databaseSchema,
+    poolMax: config.databasePoolMax,
     logger,
   });
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, config.redisPrefix, logger) : undefined;
@@ -130,9 +137,10 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   const embeddings = createEmbeddingsService(registry, catalog, usage, config.embeddingModel ?? defaultEmbeddingModel(registry));
   const memories = createMemoriesService({ prisma: db.prisma, credits, usage, embeddings, memoryCreditCost: config.memoryCreditCost });
   const search = createSearchService(db.prisma, embeddings, logger);
+  const store = await fileStore(config);
   const files = createFilesService(
     db.prisma,
-    await fileStore(config),
+    store,
     {
       maxFileBytes: config.maxFileBytes,
       maxConversationBytes: config.maxConversationFileBytes,
@@ -152,7 +160,14 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   const webSearch = createWebSearch({ url: config.webSearchUrl, timeoutMs: config.webSearchTimeoutMs, maxResults: config.webSearchMaxResults });
   const encryption = createEncryptionService(db.prisma);
   const access = createConversationAccess(db.prisma, encryption);
+  let chatRef: { runningCount(): number; followerCount(): number } | undefined;
+  const metrics = createMetrics({
+    activeReplies: () => chatRef?.runningCount() ?? 0,
+    subscribers: () => chatRef?.followerCount() ?? 0,
+    databasePool: () => db.poolStats(),
+  });
   const chat = createChatService({
+    observer: metrics.observer,
     prisma: db.prisma,
     eventLog,
     pubsub,
@@ -171,6 +186,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     encryption,
     access,
   });
+  chatRef = chat;
   const conversations = createConversationService(db.prisma, chat, templates, access);
   return {
     config,
@@ -202,11 +218,14 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     ephemeralKeys: createEphemeralKeysService({ prisma: db.prisma, registry, catalog, credits, usage, creditCost: config.ephemeralKeyCreditCost }),
     encryption,
     access,
+    metrics,
+    readiness: createReadiness({ prisma: db.prisma, redis: redis?.commands, bucket: config.filesBucket ? store : undefined }),
     batch: createBatchService({ prisma: db.prisma, config, catalog, registry, credits, limits, usage, logger, instanceId: randomUUID() }),
     async close() {
       await eventLog.close();
       await redis?.close();
       await db.close();
+      await tracing.shutdown();
     },
   };
 }

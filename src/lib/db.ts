@@ -27,6 +27,8 @@ export interface Database {
   appliedMigrations: string[];
   /** SQL statements sent by the app's client; writes are INSERT/UPDATE/DELETE (transaction control is not counted). */
   statements: { total: number; writes: number };
+  /** Connections of the pool right now (metrics). */
+  poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -153,6 +155,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     kind: embedded ? 'pglite' : 'postgresql',
     appliedMigrations,
     statements,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await prisma.$disconnect();
       await pool.end();

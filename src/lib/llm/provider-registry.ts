@@ -47,7 +47,7 @@ export function createProviderRegistry(config: Config) {
   const configured = new Map(config.providers.map((provider) => [provider.id, provider]));
   const catalog = mergeCatalog(config.providers);
   const clients = new Map<string, OpenAI>();
-  clients.set('demo', new OpenAI({ baseURL: DEMO_BASE_URL, apiKey: 'demo', fetch: createDemoFetch(), maxRetries: 0 }));
+  clients.set('demo', new OpenAI({ baseURL: DEMO_BASE_URL, apiKey: 'demo', fetch: createDemoFetch({ delayMs: config.demoDelayMs }), maxRetries: 0 }));
   for (const provider of config.providers) {
     clients.set(
       provider.id,

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { createChunkReader, type ProviderEvent, type ProviderUsage } from './provider-stream.js';
 import { describeFailure, isTransient, retryDelay, type UpstreamFailure, UpstreamTimeout } from './upstream-failures.js';
 import type { UpstreamPolicy } from './upstream-policy.js';
+import { SpanStatusCode, traced } from '../tracing.js';
 
 export interface UpstreamModel {
   id: string;
@@ -42,6 +43,8 @@ export interface UpstreamResult<Model extends UpstreamModel> {
   /** The candidate that answered (or the last one tried). */
   candidate: UpstreamCandidate<Model>;
   usage?: ProviderUsage;
+  /** Attempts repeated after a transient failure, over every candidate (moving to a fallback is not one). */
+  retries: number;
 }
 
 function requestFor(candidate: UpstreamCandidate, call: Pick<UpstreamCall<UpstreamModel>, 'reasoningEffort' | 'tools' | 'toolChoice'>) {
@@ -102,6 +105,33 @@ function watchdog(clock: Clock, policy: UpstreamPolicy, deadline: number, abort:
  * next candidate; after it, a failure ends the reply with what arrived.
  */
 export async function callUpstream<Model extends UpstreamModel>(call: UpstreamCall<Model>): Promise<UpstreamResult<Model>> {
+  const counts = { retries: 0 };
+  const requested = call.candidates[0]!.model;
+  return traced('llm.provider.call', { 'gen_ai.request.model': requested.id, 'gen_ai.system': requested.provider }, async (span) => {
+    const startedAt = performance.now();
+    let firstEventAt: number | undefined;
+    const onEvent = (event: ProviderEvent) => {
+      firstEventAt ??= performance.now();
+      return call.onEvent(event);
+    };
+    const result = await callCandidates({ ...call, onEvent }, counts);
+    span.setAttributes({
+      'gen_ai.response.model': result.candidate.model.id,
+      'gen_ai.usage.input_tokens': result.usage?.inputTokens ?? undefined,
+      'gen_ai.usage.output_tokens': result.usage?.outputTokens ?? undefined,
+      'gen_ai.usage.reasoning_tokens': result.usage?.reasoningTokens ?? undefined,
+      'llm.time_to_first_token_ms': firstEventAt === undefined ? undefined : Math.round(firstEventAt - startedAt),
+      'llm.retries': counts.retries,
+      'llm.status': result.status,
+    });
+    if (result.status === 'FAILED') span.setStatus({ code: SpanStatusCode.ERROR, message: result.error?.message });
+    return { ...result, retries: counts.retries };
+  });
+}
+
+type Outcome<Model extends UpstreamModel> = Omit<UpstreamResult<Model>, 'retries'>;
+
+async function callCandidates<Model extends UpstreamModel>(call: UpstreamCall<Model>, counts: { retries: number }): Promise<Outcome<Model>> {
   const clock = call.clock ?? systemClock;
   const { policy, signal } = call;
   const deadline = clock.now() + policy.totalTimeoutMs;
@@ -114,6 +144,7 @@ export async function callUpstream<Model extends UpstreamModel>(call: UpstreamCa
       lastError = result.retry;
       if (clock.now() >= deadline) return { status: 'FAILED', error: describeFailure(lastError, false), candidate };
       if (attempt >= policy.maxRetries) break;
+      counts.retries += 1;
       await pause(clock, Math.min(retryDelay(lastError, attempt, policy, clock.now()), Math.max(0, deadline - clock.now())), signal);
       if (signal.aborted) return { status: 'STOPPED', candidate };
     }
@@ -126,7 +157,7 @@ async function attemptOnce<Model extends UpstreamModel>(
   candidate: UpstreamCandidate<Model>,
   clock: Clock,
   deadline: number,
-): Promise<UpstreamResult<Model> | { retry: unknown }> {
+): Promise<Outcome<Model> | { retry: unknown }> {
   const attemptAbort = new AbortController();
   const onStop = () => attemptAbort.abort();
   call.signal.addEventListener('abort', onStop, { once: true });

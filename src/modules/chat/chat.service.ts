@@ -24,6 +24,7 @@ import type { MessageEvent } from './message-events.js';
 import { createMessageStore, isUnfinished } from './message-store.js';
 import { createOrphanRecovery } from './orphan-recovery.js';
 import { createReplyRunner } from './reply-runner.js';
+import type { ReplyObserver } from '../operations/reply-observer.js';
 import { createReplyStream } from './reply-stream.js';
 import { createTurnAdmission } from './turn-admission.js';
 import { createTurnContext } from './turn-context.js';
@@ -89,6 +90,8 @@ export interface ChatDeps {
   webSearch: WebSearch;
   encryption: EncryptionService;
   access: ConversationAccessService;
+  /** Told of each provider call and settled reply (metrics). */
+  observer?: ReplyObserver;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { FinishedReply, MessageStore } from './message-store.js';
 import { type LoopOutcome, runToolLoop, type StepFigures, validArguments } from './tool-loop.js';
 import type { ToolRun } from '../tools/tool-setup.js';
 import { promptTokens } from './turn-budget.js';
+import type { ReplyObserver } from '../operations/reply-observer.js';
 
 export type GenerationCandidate = UpstreamCandidate<CatalogModel>;
 
@@ -57,6 +58,7 @@ export interface GenerationDeps {
   policy?: UpstreamPolicy;
   costOf(model: CatalogModel, inputTokens: number, outputTokens: number): number;
   clock?: Clock;
+  observer?: ReplyObserver;
 }
 
 /** `refused`: the turn's debit was refused after the provider was already called; `ended`: another instance ended the row. */
@@ -265,6 +267,14 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
     flushTimer.unref();
     const outcome = await generate();
     clearInterval(flushTimer);
+    const { model } = result.candidate;
+    deps.observer?.providerCall({
+      requestedModel: request.candidates[0]!.model.id,
+      model: model.id,
+      provider: model.provider,
+      status: result.status,
+      retries: result.retries,
+    });
     // Nothing was stored or reserved for a refused turn: nothing to write, settle or tell.
     if (!(await admitted)) return 'FAILED';
     await flushInFlight;

@@ -1,4 +1,5 @@
 import type { Message, Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import { traced } from '../../lib/tracing.js';
 import type { MessageStatus } from '../../generated/prisma/enums.js';
 import { notFound } from '../../lib/errors.js';
 import { sqlNow } from '../../lib/sql.js';
@@ -46,7 +47,7 @@ export interface FinishedReply {
  */
 export function createMessageStore(prisma: PrismaClient, credits: CreditsService) {
   return {
-    writeTurn: (turn: TurnToStore) => writeTurn(prisma, turn),
+    writeTurn: (turn: TurnToStore) => traced('chat.turn.write', { 'chat.replies': turn.replies.length }, () => writeTurn(prisma, turn)),
 
     /**
      * A regenerated reply (or the continuation of one that waited for tool

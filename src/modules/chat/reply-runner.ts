@@ -17,6 +17,7 @@ import { isUnfinished, type MessageStore } from './message-store.js';
 import type { OrphanRecovery } from './orphan-recovery.js';
 import { reservationFor } from './turn-budget.js';
 import type { PlannedReply } from './turn-plan.js';
+import type { ReplyObserver } from '../operations/reply-observer.js';
 
 /** How long a stop waits for another instance to end a reply before treating it as orphaned. */
 const STOP_TIMEOUT_MS = 5_000;
@@ -36,6 +37,7 @@ export interface ReplyRunnerDeps {
   upstream: UpstreamPolicy;
   /** Time as replies see it; tests pass their own. */
   clock?: Clock;
+  observer?: ReplyObserver;
 }
 
 export interface ReplyTurn {
@@ -87,6 +89,7 @@ export function createReplyRunner(deps: ReplyRunnerDeps) {
       const { inputTokens, outputTokens, cost } = step;
       await deps.usage.record({ actor, modelId: step.model.id, action: 'TOOL', inputTokens, outputTokens, cost, success: true, messageId: turn.messageId });
     }
+    deps.observer?.replySettled({ ...summary, model: summary.model.id, provider: summary.model.provider });
     // Encrypted conversations stay out of the search index.
     if (summary.status === 'COMPLETE' && turn.questionId && access.privacy === 'PUBLIC') {
       inBackground(deps.search.index(actor, [turn.questionId, turn.messageId]));
@@ -110,6 +113,7 @@ export function createReplyRunner(deps: ReplyRunnerDeps) {
         costOf: deps.catalog.costOf,
         policy: deps.upstream,
         clock: deps.clock,
+        observer: deps.observer,
       },
       {
         messageId: turn.messageId,

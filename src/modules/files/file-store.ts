@@ -1,6 +1,6 @@
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 /** Where file bytes live, addressed by their SHA-256 so identical uploads share one copy. */
 export interface FileStore {
@@ -8,6 +8,8 @@ export interface FileStore {
   get(sha256: string): Promise<Buffer>;
   delete(sha256: string): Promise<void>;
   has(sha256: string): Promise<boolean>;
+  /** Resolves when the store can be reached (readiness). */
+  ping(): Promise<void>;
 }
 
 /** One instance: a directory under DATA_DIR (an S3-compatible bucket serves several). */
@@ -32,6 +34,9 @@ export function createLocalFileStore(directory: string): FileStore {
         () => true,
         () => false,
       ),
+    ping: async () => {
+      await mkdir(directory, { recursive: true });
+    },
   };
 }
 
@@ -73,6 +78,9 @@ export function createS3FileStore(options: S3StoreOptions): FileStore {
         if (error instanceof NotFound || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
         throw error;
       }
+    },
+    async ping() {
+      await client.send(new HeadBucketCommand({ Bucket }));
     },
   };
 }
