@@ -197,6 +197,14 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
       clock,
       onEvent,
     });
+    const { model } = result.candidate;
+    deps.observer?.providerCall({
+      requestedModel: candidates[0]!.model.id,
+      model: model.id,
+      provider: model.provider,
+      status: result.status,
+      retries: result.retries,
+    });
     const text = { content: content.slice(contentStart), reasoning: reasoning.slice(reasoningStart) };
     return { result, calls: [...toolCalls], content: text.content, figures: summarize(deps, result, text) };
   }
@@ -267,14 +275,6 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
     flushTimer.unref();
     const outcome = await generate();
     clearInterval(flushTimer);
-    const { model } = result.candidate;
-    deps.observer?.providerCall({
-      requestedModel: request.candidates[0]!.model.id,
-      model: model.id,
-      provider: model.provider,
-      status: result.status,
-      retries: result.retries,
-    });
     // Nothing was stored or reserved for a refused turn: nothing to write, settle or tell.
     if (!(await admitted)) return 'FAILED';
     await flushInFlight;

@@ -1,3 +1,4 @@
+import { traceToolRun } from '../../lib/tracing.js';
 import type { ToolRun } from '../tools/tool-setup.js';
 import type { ToolCallData } from './message-events.js';
 
@@ -58,7 +59,10 @@ export async function runServerCalls(run: ToolRun, calls: ToolCallData[], stop: 
     calls
       .filter((call) => call.server)
       .map(async (call) => {
-        await runOne(run, call, stop);
+        await traceToolRun(call.name, async (span) => {
+          await runOne(run, call, stop);
+          span.setAttribute('gen_ai.tool.error', call.isError === true);
+        });
         if (call.result !== null && call.result !== undefined) await announce(call);
       }),
   );
