@@ -36,6 +36,10 @@ import { createEphemeralKeysService, type EphemeralKeysService } from './modules
 import { createVoiceService, type VoiceService } from './modules/voice/voice.service.js';
 import { createBatchService, type BatchService } from './modules/batch/batch.service.js';
 import { randomUUID } from 'node:crypto';
+import { createIndexer, type Indexer } from './modules/knowledge/indexer.js';
+import { createKnowledgeSearch } from './modules/knowledge/knowledge-search.js';
+import { createKnowledgeService, type KnowledgeService } from './modules/knowledge/knowledge.service.js';
+import { detectVectorIndex, type VectorIndex } from './modules/knowledge/vector-index.js';
 
 /** Everything an operation may use, built once per server. */
 export interface Services {
@@ -65,6 +69,10 @@ export interface Services {
   voice: VoiceService;
   ephemeralKeys: EphemeralKeysService;
   batch: BatchService;
+  /** Which vector ranking the database gives knowledge search. */
+  vectorIndex: VectorIndex;
+  knowledge: KnowledgeService;
+  indexer: Indexer;
   encryption: EncryptionService;
   access: ConversationAccessService;
   close(): Promise<void>;
@@ -157,6 +165,25 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     encryption,
     access,
   });
+  const instanceId = randomUUID();
+  const vectorIndex = await detectVectorIndex(db.prisma);
+  const indexer = createIndexer({
+    prisma: db.prisma,
+    embeddings,
+    index: vectorIndex,
+    quotas: config.knowledgeQuotas,
+    logger,
+    instanceId,
+    orphanTimeoutMs: config.orphanTimeoutMs,
+    pollMs: config.batchPollMs,
+    embeddingBatch: config.knowledgeEmbeddingBatch,
+  });
+  const knowledge = createKnowledgeService({
+    prisma: db.prisma,
+    search: createKnowledgeSearch(db.prisma, embeddings, vectorIndex),
+    quotas: config.knowledgeQuotas,
+    wakeIndexer: indexer.wake,
+  });
   const conversations = createConversationService(db.prisma, chat, templates, access);
   return {
     config,
@@ -185,7 +212,10 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     ephemeralKeys: createEphemeralKeysService({ prisma: db.prisma, registry, catalog, credits, usage, creditCost: config.ephemeralKeyCreditCost }),
     encryption,
     access,
-    batch: createBatchService({ prisma: db.prisma, config, catalog, registry, credits, limits, usage, logger, instanceId: randomUUID() }),
+    batch: createBatchService({ prisma: db.prisma, config, catalog, registry, credits, limits, usage, logger, instanceId }),
+    vectorIndex,
+    knowledge,
+    indexer,
     async close() {
       await eventLog.close();
       await redis?.close();

@@ -46,6 +46,13 @@ export interface TierLimits {
   initialCredits: number;
 }
 
+/** What one knowledge collection may hold, per tier. */
+export interface KnowledgeQuota {
+  documents: number;
+  chunks: number;
+  bytes: number;
+}
+
 export interface JwtConfig {
   secret?: string;
   publicKey?: string;
@@ -80,6 +87,9 @@ export interface Config {
   logLevel: string;
   jwt: JwtConfig;
   tiers: Record<TierName, TierLimits>;
+  knowledgeQuotas: Record<TierName, KnowledgeQuota>;
+  /** Texts per call to the embeddings endpoint when indexing. */
+  knowledgeEmbeddingBatch: number;
   /** Chat requests a guest device may make per minute (the in-app assistant's hard limit). */
   guestPerMinute: number;
   /** Messages guests and FREE users may send before they must sign up or upgrade; 0 = no allowance check. */
@@ -193,6 +203,14 @@ function tierLimits(env: NodeJS.ProcessEnv, tier: TierName, perMinute: number, p
   };
 }
 
+function knowledgeQuota(env: NodeJS.ProcessEnv, tier: TierName, documents: number, chunks: number, megabytes: number): KnowledgeQuota {
+  return {
+    documents: integer(env[`KNOWLEDGE_${tier}_DOCUMENTS`], documents),
+    chunks: integer(env[`KNOWLEDGE_${tier}_CHUNKS`], chunks),
+    bytes: integer(env[`KNOWLEDGE_${tier}_BYTES`], megabytes * 1024 * 1024),
+  };
+}
+
 function jwtFromEnv(env: NodeJS.ProcessEnv): JwtConfig {
   const publicKey = env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n');
   const defaultAlgorithms = env.JWT_SECRET && !publicKey && !env.JWT_JWKS_URL ? ['HS256'] : ['RS256', 'ES256', 'PS256', 'EdDSA'];
@@ -232,6 +250,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       PRO: tierLimits(env, 'PRO', 120, 5_000, 20_000_000),
       ENTERPRISE: tierLimits(env, 'ENTERPRISE', 500, 50_000, 100_000_000),
     },
+    knowledgeQuotas: {
+      FREE: knowledgeQuota(env, 'FREE', 20, 2_000, 5),
+      BASIC: knowledgeQuota(env, 'BASIC', 200, 20_000, 50),
+      PRO: knowledgeQuota(env, 'PRO', 2_000, 200_000, 500),
+      ENTERPRISE: knowledgeQuota(env, 'ENTERPRISE', 20_000, 2_000_000, 5_000),
+    },
+    knowledgeEmbeddingBatch: integer(env.KNOWLEDGE_EMBEDDING_BATCH, 64),
     guestPerMinute: integer(env.GUEST_RATE_LIMIT_PER_MINUTE, 20),
     freeMessageThreshold: integer(env.FREE_MESSAGE_THRESHOLD, 20),
     maxOutputTokensPerReply: integer(env.MAX_OUTPUT_TOKENS_PER_REPLY, 4_096),

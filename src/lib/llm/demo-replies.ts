@@ -86,12 +86,12 @@ function hashWord(word: string): number {
 }
 
 /** A bag of hashed words: texts sharing words point the same way. */
-export function embed(text: string): number[] {
-  const vector = new Array<number>(EMBEDDING_DIMENSIONS).fill(0);
+export function embed(text: string, dimensions = EMBEDDING_DIMENSIONS): number[] {
+  const vector = new Array<number>(dimensions).fill(0);
   for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
     const hash = hashWord(word);
-    vector[hash % EMBEDDING_DIMENSIONS]! += hash & 1 ? 1 : -1;
+    vector[hash % dimensions]! += hash & 1 ? 1 : -1;
   }
   const norm = Math.hypot(...vector) || 1;
-  return vector.map((value) => (norm === 1 && value === 0 ? 1 / Math.sqrt(EMBEDDING_DIMENSIONS) : value / norm));
+  return vector.map((value) => (norm === 1 && value === 0 ? 1 / Math.sqrt(dimensions) : value / norm));
 }

@@ -6,7 +6,7 @@ import { UserRef } from '../identity/identity.schema.js';
 import type { UsageService } from './usage.service.js';
 
 const UsageActionEnum = builder.enumType('UsageAction', {
-  values: ['CHAT', 'EMBEDDING', 'TRANSCRIPTION', 'SPEECH', 'BATCH', 'EPHEMERAL_KEY', 'MEMORY'] as const,
+  values: ['CHAT', 'EMBEDDING', 'TRANSCRIPTION', 'SPEECH', 'BATCH', 'EPHEMERAL_KEY', 'MEMORY', 'INDEXING'] as const,
 });
 
 type Stats = Awaited<ReturnType<UsageService['stats']>>;
