@@ -146,25 +146,6 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   const webSearch = createWebSearch({ url: config.webSearchUrl, timeoutMs: config.webSearchTimeoutMs, maxResults: config.webSearchMaxResults });
   const encryption = createEncryptionService(db.prisma);
   const access = createConversationAccess(db.prisma, encryption);
-  const chat = createChatService({
-    prisma: db.prisma,
-    eventLog,
-    pubsub,
-    catalog,
-    registry,
-    logger,
-    config,
-    limits,
-    credits,
-    templates,
-    usage,
-    memories,
-    search,
-    files,
-    webSearch,
-    encryption,
-    access,
-  });
   const instanceId = randomUUID();
   const vectorIndex = await detectVectorIndex(db.prisma);
   const indexer = createIndexer({
@@ -183,6 +164,26 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     search: createKnowledgeSearch(db.prisma, embeddings, vectorIndex),
     quotas: config.knowledgeQuotas,
     wakeIndexer: indexer.wake,
+  });
+  const chat = createChatService({
+    prisma: db.prisma,
+    eventLog,
+    pubsub,
+    catalog,
+    registry,
+    logger,
+    config,
+    limits,
+    credits,
+    templates,
+    usage,
+    memories,
+    knowledge,
+    search,
+    files,
+    webSearch,
+    encryption,
+    access,
   });
   const conversations = createConversationService(db.prisma, chat, templates, access);
   return {

@@ -53,6 +53,7 @@ export const en: Catalog = {
   'template.prompt': 'A template system prompt must be 1 to {max} characters.',
   'template.nameTaken': 'You already have a template named "{name}".',
   'memory.length': 'A memory must be 1 to {max} characters.',
+  'knowledge.encrypted': 'Knowledge collections cannot join encrypted conversations: their passages and citations are stored unsealed.',
   'knowledge.name': 'A collection name must be 1 to {max} characters.',
   'knowledge.description': 'A collection description may be at most {max} characters.',
   'knowledge.nameTaken': 'You already have a collection named "{name}".',

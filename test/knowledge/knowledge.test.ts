@@ -11,6 +11,7 @@ const SEARCH = /* GraphQL */ `query ($query: String!, $ids: [ID!]!, $first: Int)
 const DELETE = /* GraphQL */ `mutation ($id: ID!) { deleteCollection(id: $id) }`;
 const REMOVE = /* GraphQL */ `mutation ($collectionId: ID!, $documentIds: [ID!]!) { removeFromCollection(collectionId: $collectionId, documentIds: $documentIds) }`;
 const UPLOAD = /* GraphQL */ `mutation ($file: File!) { uploadFile(file: $file) { id } }`;
+const SEND = /* GraphQL */ `mutation ($input: SendMessageInput!) { chat(input: $input) { replies { content citations { index source snippet document { id } } } } }`;
 const HEALTH = /* GraphQL */ `query { health { database vectorIndex } }`;
 
 const handbook = `# Handbook
@@ -91,6 +92,27 @@ describe('knowledge collections', () => {
     const indexing = await gateway.app.services.db.prisma.usageEvent.findMany({ where: { userId: user.id, action: 'INDEXING' } });
     expect(indexing.length).toBeGreaterThan(0);
     expect(indexing.every((event) => event.success && event.inputTokens > 0)).toBe(true);
+  });
+
+  test('collectionIds put the best passages in the context as numbered sources; the reply cites them', async () => {
+    const user = await gateway.user({ tier: 'BASIC', credits: 1_000_000 });
+    const { id, documents } = await collectionWith(user, [{ source: 'handbook.md', text: handbook }]);
+    await settled(user, id);
+    gateway.upstream.reset();
+    const sent = await user.execute(SEND, { input: { content: 'Do flights need approval for travel?', collectionIds: [id] } });
+    expect(sent.errors).toBeUndefined();
+    const reply = sent.data.chat.replies[0];
+    const system = gateway.upstream.requests.find((request) => request.path.endsWith('/chat/completions'))!.body.messages[0];
+    expect(system.role).toBe('system');
+    expect(system.content).toMatch(/^\[source 1: handbook\.md\] Employees book trains .*Flights need a manager's approval\./m);
+    expect(reply.citations[0]).toMatchObject({ index: 1, source: 'handbook.md', document: { id: documents[0]!.id } });
+    expect(reply.citations[0].snippet).toContain("Flights need a manager's approval.");
+    expect(reply.citations.map((citation: { index: number }) => citation.index)).toEqual(reply.citations.map((_: unknown, index: number) => index + 1));
+    expect(reply.content).toContain('Sources: [1] handbook.md');
+
+    // Another caller's collection cannot be named.
+    const other = await gateway.user({ tier: 'BASIC', credits: 1_000_000 });
+    expect(codeOf(await other.execute(SEND, { input: { content: 'flights?', collectionIds: [id] } }))).toBe('NOT_FOUND');
   });
 
   test('health says which vector ranking the database gives', async () => {

@@ -46,6 +46,8 @@ export const de: Record<string, string> = {
   'template.prompt': 'Der System-Prompt einer Vorlage muss 1 bis {max} Zeichen lang sein.',
   'template.nameTaken': 'Sie haben bereits eine Vorlage namens „{name}“.',
   'memory.length': 'Eine Erinnerung muss 1 bis {max} Zeichen lang sein.',
+  'knowledge.encrypted':
+    'Wissenssammlungen können nicht in verschlüsselte Unterhaltungen einfließen: Ihre Passagen und Zitate werden unverschlüsselt gespeichert.',
   'knowledge.name': 'Ein Sammlungsname muss 1 bis {max} Zeichen lang sein.',
   'knowledge.description': 'Eine Sammlungsbeschreibung darf höchstens {max} Zeichen lang sein.',
   'knowledge.nameTaken': 'Sie haben bereits eine Sammlung namens „{name}“.',

@@ -46,6 +46,7 @@ export const es: Record<string, string> = {
   'template.prompt': 'El prompt de sistema de una plantilla debe tener de 1 a {max} caracteres.',
   'template.nameTaken': 'Ya tienes una plantilla llamada «{name}».',
   'memory.length': 'Un recuerdo debe tener de 1 a {max} caracteres.',
+  'knowledge.encrypted': 'Las colecciones de conocimiento no pueden unirse a conversaciones cifradas: sus pasajes y citas se guardan sin cifrar.',
   'knowledge.name': 'El nombre de una colección debe tener de 1 a {max} caracteres.',
   'knowledge.description': 'La descripción de una colección tiene como máximo {max} caracteres.',
   'knowledge.nameTaken': 'Ya tiene una colección llamada «{name}».',

@@ -46,6 +46,8 @@ export const fr: Record<string, string> = {
   'template.prompt': "Le prompt système d'un modèle doit compter de 1 à {max} caractères.",
   'template.nameTaken': 'Vous avez déjà un modèle nommé « {name} ».',
   'memory.length': 'Un souvenir doit compter de 1 à {max} caractères.',
+  'knowledge.encrypted':
+    'Les collections de connaissances ne peuvent pas rejoindre une conversation chiffrée : leurs passages et citations sont stockés en clair.',
   'knowledge.name': 'Le nom d’une collection doit compter de 1 à {max} caractères.',
   'knowledge.description': 'La description d’une collection compte au plus {max} caractères.',
   'knowledge.nameTaken': 'Vous avez déjà une collection nommée « {name} ».',

@@ -30,8 +30,12 @@ export function describeRequest(body: { model?: string; messages?: WireMessage[]
   const allText = messages.map((message) => textOf(message.content)).join('\n');
   const files = [...allText.matchAll(/^\[file: ([^\]\n]+)\]/gm)].map((match) => match[1]!.trim());
   const memories = [...system.matchAll(/^\[memory: ([^\]\n]+)\]/gm)].map((match) => match[1]!.trim());
+  const sources = [...system.matchAll(/^\[source (\d+): ([^\]\n]+)\]/gm)].map((match) => `[${match[1]}] ${match[2]!.trim()}`);
   const images = messages.flatMap((message) => (Array.isArray(message.content) ? message.content : [])).filter((part) => part.type === 'image_url').length;
-  const systemPrompt = system.replace(/^\[memory: [^\]\n]+\]\n?/gm, '').trim();
+  const systemPrompt = system
+    .replace(/^\[memory: [^\]\n]+\]\n?/gm, '')
+    .replace(/^\[(knowledge: |source \d+: ).*\n?/gm, '')
+    .trim();
   const userText = lastUser
     ? textOf(lastUser.content)
         .replace(/^\[file: [^\]\n]+\][\s\S]*?(?=^\[file: |$(?![\s\S]))/gm, '')
@@ -46,6 +50,7 @@ export function describeRequest(body: { model?: string; messages?: WireMessage[]
     earlier > 0 ? `Earlier turns: ${earlier}.` : '',
     files.length ? `Files: ${files.join(', ')}.` : '',
     memories.length ? `Memories: ${memories.join('; ')}.` : '',
+    sources.length ? `Sources: ${sources.join('; ')}.` : '',
     images ? `Images: ${images}.` : '',
     body.reasoning_effort ? `Reasoning effort: ${body.reasoning_effort}.` : '',
   ];

@@ -6,6 +6,7 @@ import { MessageRef, RoleEnum, ToolCallRef } from '../conversations/messages.sch
 import type { SendMessageRequest, SendResult } from './chat.service.js';
 import type { MessageEvent } from './message-events.js';
 import { UploadedFileRef } from '../files/files.schema.js';
+import { KnowledgeCollectionRef } from '../knowledge/knowledge.schema.js';
 
 const HistoryMessageInput = builder.inputType('HistoryMessageInput', {
   fields: (t) => ({
@@ -35,6 +36,10 @@ export const SendMessageInput = builder.inputType('SendMessageInput', {
       description:
         'Client-chosen key, unique per caller. Sending the same key again returns the turn it already made (chatStream replays its events) instead of making and charging another.',
     }),
+    collectionIds: t.globalIDList({
+      for: [KnowledgeCollectionRef],
+      description: 'Knowledge collections whose most relevant passages join the context; the reply cites them.',
+    }),
     webSearch: t.boolean({ description: 'Search the web for the message and give the model the top results (the web_search feature; needs WEB_SEARCH_URL).' }),
   }),
 });
@@ -60,6 +65,7 @@ function toRequest(input: SendMessageArgs, context: { secret(): string | undefin
     secret: context.secret(),
     fallbackModels: input.fallbackModels?.map(String),
     clientMessageId: input.clientMessageId,
+    collectionIds: input.collectionIds?.map(({ id }) => id),
   };
 }
 

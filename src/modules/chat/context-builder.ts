@@ -47,6 +47,8 @@ export interface ContextInput {
   memories?: string[];
   /** Web search results for the message, already formatted. */
   webContext?: string;
+  /** Numbered passages of knowledge collections, already formatted. */
+  knowledge?: string;
   history: StoredTurn[];
   clientHistory?: Array<{ role: Role; content: string }>;
   userContent: string;
@@ -75,7 +77,7 @@ function userMessage(content: string, files: ContextFile[]): ChatCompletionMessa
 export function buildChatMessages(input: ContextInput): ChatCompletionMessageParam[] {
   const messages: ChatCompletionMessageParam[] = [];
   const memoryLines = (input.memories ?? []).map((memory) => `[memory: ${memory.replace(/[\]\n]+/g, ' ')}]`);
-  const system = [input.systemPrompt?.trim(), memoryLines.join('\n'), input.webContext].filter(Boolean).join('\n\n');
+  const system = [input.systemPrompt?.trim(), memoryLines.join('\n'), input.knowledge, input.webContext].filter(Boolean).join('\n\n');
   if (system) messages.push({ role: 'system', content: system });
   for (const turn of input.history) {
     // A reply that produced nothing adds nothing the model could use.

@@ -6,6 +6,8 @@ import type { FilesService } from '../files/files.service.js';
 import type { Actor } from '../identity/actor.js';
 import { hasFeature } from '../identity/tiers.js';
 import type { MemoriesService } from '../memories/memories.service.js';
+import { type ContextCitation, knowledgeForTurn } from '../knowledge/knowledge-context.js';
+import type { KnowledgeService } from '../knowledge/knowledge.service.js';
 import { type WebSearch, webContext } from '../search/web-search.js';
 import type { TemplatesService } from '../templates/templates.service.js';
 import type { SendMessageRequest, SendResult } from './chat.service.js';
@@ -39,6 +41,7 @@ export interface TurnSenderDeps {
   files: FilesService;
   templates: TemplatesService;
   memories: MemoriesService;
+  knowledge: KnowledgeService;
   webSearch: WebSearch;
   /** Ids of new conversations and messages (time-ordered UUIDs unless a test chooses). */
   generateId?: () => string;
@@ -55,6 +58,7 @@ interface PreparedTurn {
   files: UploadedFile[];
   plans: PlannedReply[];
   access: ConversationAccess;
+  citations: ContextCitation[];
 }
 
 /** sendMessage, chat and chatStream: plan the turn, build its context, store it and start its replies. */
@@ -84,6 +88,13 @@ export function createTurnSender(deps: TurnSenderDeps) {
     await deps.files.checkRoomFor(existing?.id ?? null, files);
     requireVision(models, files);
     const web = input.webSearch ? webContext(await deps.webSearch.search(input.content)) : undefined;
+    if (access.privacy !== 'PUBLIC' && input.collectionIds?.length) throw badInput('knowledge.encrypted');
+    // Sources may take a quarter of the smallest window; history is trimmed before them.
+    const knowledge = await knowledgeForTurn(deps.knowledge, deps.prisma, actor, {
+      query: input.content,
+      collectionIds: input.collectionIds ?? [],
+      tokenBudget: Math.floor(Math.min(...models.map((model) => model.contextWindow || 8_000)) / 4),
+    });
     const { all, readable } = await deps.context.storedTurns(existing?.id, access);
     // Editing a user message starts a sibling of it; answering a reply continues after it.
     const parentId = requestedParent ? (requestedParent.role === 'USER' ? requestedParent.parentId : requestedParent.id) : latestLeaf(all, models[0]!.id);
@@ -91,13 +102,14 @@ export function createTurnSender(deps: TurnSenderDeps) {
       systemPrompt: await deps.templates.systemPromptFor(actor, input, await deps.context.readableConversation(existing, access)),
       memories: await deps.memories.relevantTo(actor, input.content),
       webContext: web,
+      knowledge: knowledge.block,
       history: await deps.context.withFiles(branchEndingAt(readable, parentId), models),
       clientHistory: input.history ?? undefined,
       userContent: input.content,
       files: await deps.context.contextFiles(files),
     });
     const plans = models.map((model) => planWithFallbacks(settings, actor, model, messages, input));
-    return { existing, parentId, files, plans, access };
+    return { existing, parentId, files, plans, access, citations: knowledge.citations };
   }
 
   /** One statement: a refused allowance or credit check leaves no conversation, message or attachment behind. */
@@ -119,6 +131,7 @@ export function createTurnSender(deps: TurnSenderDeps) {
           },
       question: { content: await access.seal(input.content), parentId: turn.parentId, clientKey: clientKeyOf(actor, input.clientMessageId) },
       fileIds: turn.files.map((file) => file.id),
+      citations: turn.citations,
       replies: plans.map((planned) => ({ modelId: planned.model.id, reservation: planned.reservation })),
       ids,
     });
