@@ -38,8 +38,22 @@ function timestamp(date = new Date()): string {
   return date.toISOString().replace(/\D/g, '').slice(0, 14);
 }
 
+/**
+ * Objects the migrations create by hand because schema.prisma cannot describe them
+ * (a column whose type depends on whether the database has pgvector, and the
+ * indexes on them). Prisma sees them as extra and would drop them: keep those
+ * statements out of a new migration.
+ */
+const keptOutOfPrisma = [/"KnowledgeChunk_searchText_idx"/, /ALTER TABLE "KnowledgeChunk" DROP COLUMN "embedding";/];
+
+function withoutHandWrittenObjects(sql: string): string {
+  const statements = sql.split(/\n(?=-- )/);
+  const kept = statements.filter((statement) => !keptOutOfPrisma.some((pattern) => pattern.test(statement)));
+  return kept.length === 0 || kept.every((statement) => statement.trim() === '') ? '-- This is an empty migration.' : kept.join('\n');
+}
+
 const name = migrationName();
-const sql = diffFromMigrations();
+const sql = withoutHandWrittenObjects(diffFromMigrations());
 if (sql.includes('This is an empty migration')) {
   console.log('No schema changes: prisma/schema.prisma matches the committed migrations.');
 } else {

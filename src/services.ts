@@ -42,6 +42,10 @@ import { randomUUID } from 'node:crypto';
 import { createReadiness, type Readiness } from './modules/operations/readiness.js';
 import { createMetrics, type Metrics } from './modules/operations/metrics.js';
 import { startTracing } from './lib/tracing-setup.js';
+import { createIndexer, type Indexer } from './modules/knowledge/indexer.js';
+import { createKnowledgeSearch } from './modules/knowledge/knowledge-search.js';
+import { createKnowledgeService, type KnowledgeService } from './modules/knowledge/knowledge.service.js';
+import { detectVectorIndex, type VectorIndex } from './modules/knowledge/vector-index.js';
 
 /** Everything an operation may use, built once per server. */
 export interface Services {
@@ -74,6 +78,10 @@ export interface Services {
   voice: VoiceService;
   ephemeralKeys: EphemeralKeysService;
   batch: BatchService;
+  /** Which vector ranking the database gives knowledge search. */
+  vectorIndex: VectorIndex;
+  knowledge: KnowledgeService;
+  indexer: Indexer;
   encryption: EncryptionService;
   access: ConversationAccessService;
   readiness: Readiness;
@@ -166,6 +174,25 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     subscribers: () => chatRef?.followerCount() ?? 0,
     databasePool: () => db.poolStats(),
   });
+  const instanceId = randomUUID();
+  const vectorIndex = await detectVectorIndex(db.prisma);
+  const indexer = createIndexer({
+    prisma: db.prisma,
+    embeddings,
+    index: vectorIndex,
+    quotas: config.knowledgeQuotas,
+    logger,
+    instanceId,
+    orphanTimeoutMs: config.orphanTimeoutMs,
+    pollMs: config.batchPollMs,
+    embeddingBatch: config.knowledgeEmbeddingBatch,
+  });
+  const knowledge = createKnowledgeService({
+    prisma: db.prisma,
+    search: createKnowledgeSearch(db.prisma, embeddings, vectorIndex),
+    quotas: config.knowledgeQuotas,
+    wakeIndexer: indexer.wake,
+  });
   const chat = createChatService({
     observer: metrics.observer,
     prisma: db.prisma,
@@ -180,6 +207,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     templates,
     usage,
     memories,
+    knowledge,
     search,
     files,
     webSearch,
@@ -220,7 +248,10 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     access,
     metrics,
     readiness: createReadiness({ prisma: db.prisma, redis: redis?.commands, bucket: config.filesBucket ? store : undefined }),
-    batch: createBatchService({ prisma: db.prisma, config, catalog, registry, credits, limits, usage, logger, instanceId: randomUUID() }),
+    batch: createBatchService({ prisma: db.prisma, config, catalog, registry, credits, limits, usage, logger, instanceId }),
+    vectorIndex,
+    knowledge,
+    indexer,
     async close() {
       await eventLog.close();
       await redis?.close();

@@ -5,7 +5,20 @@ import { badInput } from '../lib/errors.js';
  * the model name clients already pass around ("gpt-4o"), so an id that does not
  * decode to a known type is read as a model id.
  */
-const encodedTypes = new Set(['User', 'Team', 'Conversation', 'Message', 'Template', 'UploadedFile', 'Feedback', 'Memory', 'BatchJob', 'ApiKey']);
+const encodedTypes = new Set([
+  'User',
+  'Team',
+  'Conversation',
+  'Message',
+  'Template',
+  'UploadedFile',
+  'Feedback',
+  'Memory',
+  'BatchJob',
+  'ApiKey',
+  'KnowledgeCollection',
+  'KnowledgeDocument',
+]);
 
 export function encodeGlobalId(typename: string, id: string | number | bigint): string {
   if (typename === 'Model') return String(id);

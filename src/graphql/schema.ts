@@ -19,6 +19,7 @@ import '../modules/voice/voice.schema.js';
 import '../modules/batch/batch.schema.js';
 import '../modules/encryption/encryption.schema.js';
 import '../modules/tools/tools.schema.js';
+import '../modules/knowledge/knowledge.schema.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
 

@@ -45,6 +45,13 @@ export interface TierLimits {
   initialCredits: number;
 }
 
+/** What one knowledge collection may hold, per tier. */
+export interface KnowledgeQuota {
+  documents: number;
+  chunks: number;
+  bytes: number;
+}
+
 export interface JwtConfig {
   secret?: string;
   publicKey?: string;
@@ -81,6 +88,9 @@ export interface Config {
   logLevel: string;
   jwt: JwtConfig;
   tiers: Record<TierName, TierLimits>;
+  knowledgeQuotas: Record<TierName, KnowledgeQuota>;
+  /** Texts per call to the embeddings endpoint when indexing. */
+  knowledgeEmbeddingBatch: number;
   /** Chat requests a guest device may make per minute (the in-app assistant's hard limit). */
   guestPerMinute: number;
   /** Messages guests and FREE users may send before they must sign up or upgrade; 0 = no allowance check. */

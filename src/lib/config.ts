@@ -1,5 +1,5 @@
 import { knownProviders } from '../modules/catalog/catalog.data.js';
-import type { Config, JwtConfig, ProviderConfig, TierLimits, TierName } from './config-types.js';
+import type { Config, JwtConfig, KnowledgeQuota, ProviderConfig, TierLimits, TierName } from './config-types.js';
 import { fallbackModelsSchema, logLevels, providersFileSchema } from './config-schema.js';
 import { createEnvReader, type EnvReader } from './env-reader.js';
 import { defaultUpstreamPolicy } from './llm/upstream-policy.js';
@@ -30,6 +30,14 @@ function tierLimits(read: EnvReader, tier: TierName, perMinute: number, perDay: 
     perMinute: read.integer(`RATE_LIMIT_${tier}_PER_MINUTE`, perMinute),
     perDay: read.integer(`RATE_LIMIT_${tier}_PER_DAY`, perDay),
     initialCredits: read.integer(`INITIAL_CREDITS_${tier}`, initialCredits),
+  };
+}
+
+function knowledgeQuota(read: EnvReader, tier: TierName, documents: number, chunks: number, megabytes: number): KnowledgeQuota {
+  return {
+    documents: read.integer(`KNOWLEDGE_${tier}_DOCUMENTS`, documents),
+    chunks: read.integer(`KNOWLEDGE_${tier}_CHUNKS`, chunks),
+    bytes: read.integer(`KNOWLEDGE_${tier}_BYTES`, megabytes * 1024 * 1024),
   };
 }
 
@@ -118,6 +126,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       PRO: tierLimits(read, 'PRO', 120, 5_000, 20_000_000),
       ENTERPRISE: tierLimits(read, 'ENTERPRISE', 500, 50_000, 100_000_000),
     },
+    knowledgeQuotas: {
+      FREE: knowledgeQuota(read, 'FREE', 20, 2_000, 5),
+      BASIC: knowledgeQuota(read, 'BASIC', 200, 20_000, 50),
+      PRO: knowledgeQuota(read, 'PRO', 2_000, 200_000, 500),
+      ENTERPRISE: knowledgeQuota(read, 'ENTERPRISE', 20_000, 2_000_000, 5_000),
+    },
+    knowledgeEmbeddingBatch: read.integer('KNOWLEDGE_EMBEDDING_BATCH', 64, { min: 1 }),
     guestPerMinute: read.integer('GUEST_RATE_LIMIT_PER_MINUTE', 20),
     freeMessageThreshold: read.integer('FREE_MESSAGE_THRESHOLD', 20),
     maxOutputTokensPerReply: read.integer('MAX_OUTPUT_TOKENS_PER_REPLY', 4_096, { min: 1 }),

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -82,7 +83,8 @@ async function startEmbedded(dataDir: string) {
   const inMemory = dataDir === 'memory://';
   if (!inMemory) await mkdir(dataDir, { recursive: true });
   const release = inMemory ? async () => {} : await claimDataDir(dataDir);
-  const pglite = new PGlite(inMemory ? undefined : path.join(dataDir, 'pglite'));
+  // pgvector ships with the embedded database, so knowledge search uses its HNSW index there.
+  const pglite = new PGlite({ ...(inMemory ? {} : { dataDir: path.join(dataDir, 'pglite') }), extensions: { vector } });
   // PGlite is single-connection; the socket server lets the same pg driver reach it, queueing every
   // connection's queries (a transaction's run together). The pool holds one connection, but it drops a
   // connection whose query failed and connects again at once, while the server is still closing the old

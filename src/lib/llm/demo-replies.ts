@@ -32,8 +32,12 @@ export function describeRequest(body: { model?: string; messages?: WireMessage[]
   const allText = messages.map((message) => textOf(message.content)).join('\n');
   const files = [...allText.matchAll(/^\[file: ([^\]\n]+)\]/gm)].map((match) => match[1]!.trim());
   const memories = [...system.matchAll(/^\[memory: ([^\]\n]+)\]/gm)].map((match) => match[1]!.trim());
+  const sources = [...system.matchAll(/^\[source (\d+): ([^\]\n]+)\]/gm)].map((match) => `[${match[1]}] ${match[2]!.trim()}`);
   const images = messages.flatMap((message) => (Array.isArray(message.content) ? message.content : [])).filter((part) => part.type === 'image_url').length;
-  const systemPrompt = system.replace(/^\[memory: [^\]\n]+\]\n?/gm, '').trim();
+  const systemPrompt = system
+    .replace(/^\[memory: [^\]\n]+\]\n?/gm, '')
+    .replace(/^\[(knowledge: |source \d+: ).*\n?/gm, '')
+    .trim();
   const userText = lastUser
     ? textOf(lastUser.content)
         .replace(/^\[file: [^\]\n]+\][\s\S]*?(?=^\[file: |$(?![\s\S]))/gm, '')
@@ -48,6 +52,7 @@ export function describeRequest(body: { model?: string; messages?: WireMessage[]
     earlier > 0 ? `Earlier turns: ${earlier}.` : '',
     files.length ? `Files: ${files.join(', ')}.` : '',
     memories.length ? `Memories: ${memories.join('; ')}.` : '',
+    sources.length ? `Sources: ${sources.join('; ')}.` : '',
     images ? `Images: ${images}.` : '',
     body.reasoning_effort ? `Reasoning effort: ${body.reasoning_effort}.` : '',
     toolResultsSentence(messages),
@@ -89,12 +94,12 @@ function hashWord(word: string): number {
 }
 
 /** A bag of hashed words: texts sharing words point the same way. */
-export function embed(text: string): number[] {
-  const vector = new Array<number>(EMBEDDING_DIMENSIONS).fill(0);
+export function embed(text: string, dimensions = EMBEDDING_DIMENSIONS): number[] {
+  const vector = new Array<number>(dimensions).fill(0);
   for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
     const hash = hashWord(word);
-    vector[hash % EMBEDDING_DIMENSIONS]! += hash & 1 ? 1 : -1;
+    vector[hash % dimensions]! += hash & 1 ? 1 : -1;
   }
   const norm = Math.hypot(...vector) || 1;
-  return vector.map((value) => (norm === 1 && value === 0 ? 1 / Math.sqrt(EMBEDDING_DIMENSIONS) : value / norm));
+  return vector.map((value) => (norm === 1 && value === 0 ? 1 / Math.sqrt(dimensions) : value / norm));
 }

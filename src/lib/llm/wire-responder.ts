@@ -220,7 +220,7 @@ export function createWireResponder(options: WireResponderOptions = {}): (reques
       object: 'list',
       // The SDK asks for base64 (little-endian float32) by default, as OpenAI supports.
       data: inputs.map((input, index) => {
-        const vector = embed(input);
+        const vector = embed(input, Number.isInteger(body.dimensions) && body.dimensions > 0 && body.dimensions <= 4_096 ? body.dimensions : undefined);
         const embedding = body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
         return { object: 'embedding', index, embedding };
       }),

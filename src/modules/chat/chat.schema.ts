@@ -7,6 +7,7 @@ import type { SendMessageRequest, SendResult } from './chat.service.js';
 import type { MessageEvent } from './message-events.js';
 import { UploadedFileRef } from '../files/files.schema.js';
 import { ToolChoiceEnum, ToolDefinitionInput } from '../tools/tools.schema.js';
+import { KnowledgeCollectionRef } from '../knowledge/knowledge.schema.js';
 
 const HistoryMessageInput = builder.inputType('HistoryMessageInput', {
   fields: (t) => ({
@@ -38,6 +39,10 @@ export const SendMessageInput = builder.inputType('SendMessageInput', {
     clientMessageId: t.string({
       description:
         'Client-chosen key, unique per caller. Sending the same key again returns the turn it already made (chatStream replays its events) instead of making and charging another.',
+    }),
+    collectionIds: t.globalIDList({
+      for: [KnowledgeCollectionRef],
+      description: 'Knowledge collections whose most relevant passages join the context; the reply cites them.',
     }),
     webSearch: t.boolean({ description: 'Search the web for the message and give the model the top results (the web_search feature; needs WEB_SEARCH_URL).' }),
     tools: t.field({
@@ -74,6 +79,7 @@ function toRequest(input: SendMessageArgs, context: { secret(): string | undefin
     tools: input.tools,
     serverTools: input.serverTools,
     toolChoice: input.toolChoice,
+    collectionIds: input.collectionIds?.map(({ id }) => id),
   };
 }
 

@@ -14,6 +14,7 @@ import type { FilesService } from '../files/files.service.js';
 import type { Actor } from '../identity/actor.js';
 import type { LimitsService } from '../limits/limits.service.js';
 import type { MemoriesService } from '../memories/memories.service.js';
+import type { KnowledgeService } from '../knowledge/knowledge.service.js';
 import type { SearchService } from '../search/search.service.js';
 import type { WebSearch } from '../search/web-search.js';
 import type { TemplatesService } from '../templates/templates.service.js';
@@ -64,6 +65,8 @@ export interface SendMessageRequest {
   /** Tools the gateway runs itself, by name. */
   serverTools?: string[] | null;
   toolChoice?: ToolChoiceName | null;
+  /** Knowledge collections whose most relevant passages join the context. */
+  collectionIds?: string[] | null;
 }
 
 export interface SendResult {
@@ -85,6 +88,7 @@ export interface ChatDeps {
   templates: TemplatesService;
   usage: UsageService;
   memories: MemoriesService;
+  knowledge: KnowledgeService;
   search: SearchService;
   files: FilesService;
   webSearch: WebSearch;

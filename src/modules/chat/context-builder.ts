@@ -50,6 +50,8 @@ export interface ContextInput {
   memories?: string[];
   /** Web search results for the message, already formatted. */
   webContext?: string;
+  /** Numbered passages of knowledge collections, already formatted. */
+  knowledge?: string;
   history: StoredTurn[];
   clientHistory?: Array<{ role: Role; content: string }>;
   userContent: string;
@@ -80,7 +82,7 @@ function userMessage(content: string, files: ContextFile[]): ChatCompletionMessa
 export function buildChatMessages(input: ContextInput): ChatCompletionMessageParam[] {
   const messages: ChatCompletionMessageParam[] = [];
   const memoryLines = (input.memories ?? []).map((memory) => `[memory: ${memory.replace(/[\]\n]+/g, ' ')}]`);
-  const system = [input.systemPrompt?.trim(), memoryLines.join('\n'), input.webContext].filter(Boolean).join('\n\n');
+  const system = [input.systemPrompt?.trim(), memoryLines.join('\n'), input.knowledge, input.webContext].filter(Boolean).join('\n\n');
   if (system) messages.push({ role: 'system', content: system });
   for (const turn of input.history) {
     const withTools = turn.role === 'ASSISTANT' ? toolTurnMessages(turn.content, turn.toolCalls) : null;

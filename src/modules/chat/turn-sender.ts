@@ -7,6 +7,8 @@ import type { FilesService } from '../files/files.service.js';
 import type { Actor } from '../identity/actor.js';
 import { hasFeature } from '../identity/tiers.js';
 import type { MemoriesService } from '../memories/memories.service.js';
+import { type ContextCitation, knowledgeForTurn } from '../knowledge/knowledge-context.js';
+import type { KnowledgeService } from '../knowledge/knowledge.service.js';
 import { type WebSearch, webContext } from '../search/web-search.js';
 import type { TemplatesService } from '../templates/templates.service.js';
 import type { SendMessageRequest, SendResult } from './chat.service.js';
@@ -44,6 +46,7 @@ export interface TurnSenderDeps {
   credits: Pick<CreditsService, 'announce'>;
   templates: TemplatesService;
   memories: MemoriesService;
+  knowledge: KnowledgeService;
   webSearch: WebSearch;
   /** The tools a message offers, checked and resolved for its caller. */
   prepareTools(actor: Actor, input: SendMessageRequest): ToolRun | undefined;
@@ -62,6 +65,7 @@ interface PreparedTurn {
   files: UploadedFile[];
   plans: PlannedReply[];
   access: ConversationAccess;
+  citations: ContextCitation[];
 }
 
 /** sendMessage, chat and chatStream: plan the turn, build its context, store it and start its replies. */
@@ -91,6 +95,13 @@ export function createTurnSender(deps: TurnSenderDeps) {
     await deps.files.checkRoomFor(existing?.id ?? null, files);
     requireVision(models, files);
     const web = input.webSearch ? webContext(await deps.webSearch.search(input.content)) : undefined;
+    if (access.privacy !== 'PUBLIC' && input.collectionIds?.length) throw badInput('knowledge.encrypted');
+    // Sources may take a quarter of the smallest window; history is trimmed before them.
+    const knowledge = await knowledgeForTurn(deps.knowledge, deps.prisma, actor, {
+      query: input.content,
+      collectionIds: input.collectionIds ?? [],
+      tokenBudget: Math.floor(Math.min(...models.map((model) => model.contextWindow || 8_000)) / 4),
+    });
     const { all, readable } = await deps.context.storedTurns(existing?.id, access);
     // Editing a user message starts a sibling of it; answering a reply continues after it.
     const parentId = requestedParent ? (requestedParent.role === 'USER' ? requestedParent.parentId : requestedParent.id) : latestLeaf(all, models[0]!.id);
@@ -98,6 +109,7 @@ export function createTurnSender(deps: TurnSenderDeps) {
       systemPrompt: await deps.templates.systemPromptFor(actor, input, await deps.context.readableConversation(existing, access)),
       memories: await deps.memories.relevantTo(actor, input.content),
       webContext: web,
+      knowledge: knowledge.block,
       history: await deps.context.withFiles(branchEndingAt(readable, parentId), models),
       clientHistory: input.history ?? undefined,
       userContent: input.content,
@@ -106,7 +118,7 @@ export function createTurnSender(deps: TurnSenderDeps) {
     const tools = deps.prepareTools(actor, input);
     if (tools && access.privacy !== 'PUBLIC') throw badInput('tools.encrypted');
     const plans = models.map((model) => withTools(planWithFallbacks(settings, actor, model, messages, input), tools));
-    return { existing, parentId, files, plans, access };
+    return { existing, parentId, files, plans, access, citations: knowledge.citations };
   }
 
   /** One statement: a refused allowance or credit check leaves no conversation, message or attachment behind. */
@@ -128,6 +140,7 @@ export function createTurnSender(deps: TurnSenderDeps) {
           },
       question: { content: await access.seal(input.content), parentId: turn.parentId, clientKey: clientKeyOf(actor, input.clientMessageId) },
       fileIds: turn.files.map((file) => file.id),
+      citations: turn.citations,
       replies: plans.map((planned) => ({ modelId: planned.model.id, reservation: planned.reservation })),
       ids,
     });

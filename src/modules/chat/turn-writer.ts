@@ -1,4 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
+import type { ContextCitation } from '../knowledge/knowledge-context.js';
 import { Prisma, type Message, type PrismaClient } from '../../generated/prisma/client.js';
 import type { Privacy } from '../../generated/prisma/enums.js';
 import { sqlNow } from '../../lib/sql.js';
@@ -11,6 +12,8 @@ export interface TurnToStore {
     | { id: string; template?: { name: string; variables: unknown } }
     | { id?: undefined; ownerId: string; title: string; systemPrompt: string | null; privacy: Privacy; template?: { name: string; variables: unknown } };
   question: { content: string; parentId: string | null; clientKey?: string | null };
+  /** Knowledge passages every reply of the turn is given (stored on each reply). */
+  citations?: ContextCitation[];
   fileIds: string[];
   replies: Array<{ modelId: string; reservation: number }>;
   /** Ids chosen before the turn is stored (a reply may start before its row exists); new ones otherwise. */
@@ -65,12 +68,13 @@ export async function writeTurn(prisma: PrismaClient, turn: TurnToStore): Promis
   const now = sqlNow();
   const conversation = conversationStatement(turn, conversationId, now);
 
+  const citations = JSON.stringify(turn.citations ?? []);
   // Rows are inserted in this order, so `position` puts the question before its replies.
   const messageRows = [
-    Prisma.sql`(0, ${questionId}, 'USER', ${turn.question.content}, 'COMPLETE', NULL, ${turn.question.parentId}::text, ${now}, ${turn.question.clientKey ?? null}::text)`,
+    Prisma.sql`(0, ${questionId}, 'USER', ${turn.question.content}, 'COMPLETE', NULL, ${turn.question.parentId}::text, ${now}, ${turn.question.clientKey ?? null}::text, '[]'::jsonb)`,
     ...turn.replies.map(
       (reply, index) =>
-        Prisma.sql`(${index + 1}::int, ${replyIds[index]!}, 'ASSISTANT', '', 'STREAMING', ${reply.modelId}::text, ${questionId}::text, NULL::timestamp(3), NULL::text)`,
+        Prisma.sql`(${index + 1}::int, ${replyIds[index]!}, 'ASSISTANT', '', 'STREAMING', ${reply.modelId}::text, ${questionId}::text, NULL::timestamp(3), NULL::text, ${citations}::jsonb)`,
     ),
   ];
   // Each reservation is its own ledger row, the balance after it as if taken one by one.
@@ -97,9 +101,9 @@ export async function writeTurn(prisma: PrismaClient, turn: TurnToStore): Promis
       RETURNING "creditBalance"
     ), conversation AS (${conversation}),
     messages AS (
-      INSERT INTO "Message" (id, "conversationId", role, content, status, "modelId", "parentId", "createdAt", "completedAt", "clientKey")
-      SELECT row.id, conversation.id, CAST(row.role AS "Role"), row.content, CAST(row.status AS "MessageStatus"), row.model, row.parent, ${now}, row.completed, row.client_key
-      FROM (VALUES ${Prisma.join(messageRows)}) AS row(ord, id, role, content, status, model, parent, completed, client_key)
+      INSERT INTO "Message" (id, "conversationId", role, content, status, "modelId", "parentId", "createdAt", "completedAt", "clientKey", citations)
+      SELECT row.id, conversation.id, CAST(row.role AS "Role"), row.content, CAST(row.status AS "MessageStatus"), row.model, row.parent, ${now}, row.completed, row.client_key, row.citations
+      FROM (VALUES ${Prisma.join(messageRows)}) AS row(ord, id, role, content, status, model, parent, completed, client_key, citations)
       CROSS JOIN conversation ORDER BY row.ord
       RETURNING *
     ), ledger AS (

@@ -2,6 +2,8 @@ import type { GatewayContext } from '../../context.js';
 import { builder } from '../../graphql/builder.js';
 import { ModelRef } from '../catalog/catalog.schema.js';
 import type { ToolCallData } from '../chat/message-events.js';
+import type { ContextCitation } from '../knowledge/knowledge-context.js';
+import { KnowledgeDocumentRef } from '../knowledge/knowledge.schema.js';
 
 export const RoleEnum = builder.enumType('Role', { values: ['USER', 'ASSISTANT', 'SYSTEM', 'TOOL'] as const });
 export const MessageStatusEnum = builder.enumType('MessageStatus', {
@@ -14,6 +16,21 @@ export const ToolCallRef = builder.objectRef<ToolCallData>('ToolCall').implement
     name: t.exposeString('name'),
     arguments: t.exposeString('arguments'),
     result: t.string({ nullable: true, resolve: (call) => call.result ?? null }),
+  }),
+});
+
+const CitationRef = builder.objectRef<ContextCitation>('Citation').implement({
+  fields: (t) => ({
+    index: t.exposeInt('index', { description: 'The number the model was told to cite it by: [1], [2], ...' }),
+    source: t.exposeString('source'),
+    snippet: t.exposeString('snippet'),
+    document: t.field({
+      type: KnowledgeDocumentRef,
+      nullable: true,
+      description: 'Null once the document was removed.',
+      resolve: (citation, _args, context) =>
+        context.services.db.prisma.knowledgeDocument.findFirst({ where: { id: citation.documentId, collection: { ownerId: context.actor?.userId ?? '' } } }),
+    }),
   }),
 });
 
@@ -85,6 +102,11 @@ export const MessageRef = builder.prismaNode('Message', {
     toolCalls: t.field({
       type: [ToolCallRef],
       resolve: (message) => (Array.isArray(message.toolCalls) ? (message.toolCalls as unknown as ToolCallData[]) : []),
+    }),
+    citations: t.field({
+      type: [CitationRef],
+      description: 'Passages of knowledge collections the reply was given, numbered as the model was told to cite them.',
+      resolve: (message) => (Array.isArray(message.citations) ? (message.citations as unknown as ContextCitation[]) : []),
     }),
     usage: t.field({
       type: MessageUsageRef,

@@ -26,16 +26,26 @@ export function createEmbeddingsService(registry: ProviderRegistry, catalog: Cat
     available: Boolean(model && client),
     modelId: model?.id ?? null,
 
-    async embed(actor: Pick<Actor, 'userId' | 'billedUserId' | 'apiKeyId'>, texts: string[]): Promise<number[][] | null> {
+    /** `dimensions` asks for vectors of that length (OpenAI's text-embedding-3 models and the demo shorten them). */
+    async embed(
+      actor: Pick<Actor, 'userId' | 'billedUserId' | 'apiKeyId'>,
+      texts: string[],
+      options: { action?: 'EMBEDDING' | 'INDEXING'; dimensions?: number } = {},
+    ): Promise<number[][] | null> {
       if (!model || !client || texts.length === 0) return null;
+      const action = options.action ?? 'EMBEDDING';
       const startedAt = Date.now();
       try {
-        const response = await client.embeddings.create({ model: model.id, input: texts.map((text) => text.slice(0, 8_000)) });
+        const response = await client.embeddings.create({
+          model: model.id,
+          input: texts.map((text) => text.slice(0, 8_000)),
+          ...(options.dimensions ? { dimensions: options.dimensions } : {}),
+        });
         const tokens = response.usage?.prompt_tokens ?? 0;
         await usage.record({
           actor,
           modelId: model.id,
-          action: 'EMBEDDING',
+          action,
           inputTokens: tokens,
           cost: catalog.costOf(model, tokens, 0),
           success: true,
@@ -43,7 +53,7 @@ export function createEmbeddingsService(registry: ProviderRegistry, catalog: Cat
         });
         return response.data.sort((a, b) => a.index - b.index).map((item) => item.embedding);
       } catch (error) {
-        await usage.record({ actor, modelId: model.id, action: 'EMBEDDING', cost: 0, success: false, latencyMs: Date.now() - startedAt });
+        await usage.record({ actor, modelId: model.id, action, cost: 0, success: false, latencyMs: Date.now() - startedAt });
         throw error;
       }
     },

@@ -2,7 +2,7 @@ import type { PrismaClient } from '../../generated/prisma/client.js';
 import { badInput } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Actor } from '../identity/actor.js';
-import { cosineSimilarity, type EmbeddingsService } from './embeddings.service.js';
+import type { EmbeddingsService } from './embeddings.service.js';
 
 export interface MessageMatch {
   messageId: string;
@@ -12,8 +12,6 @@ export interface MessageMatch {
 }
 
 const MAX_RESULTS = 50;
-/** Recent messages considered for meaning-based ranking. */
-const SEMANTIC_CANDIDATES = 5_000;
 
 function excerpt(content: string, length = 160): string {
   const flat = content.replace(/\s+/g, ' ').trim();
@@ -21,29 +19,21 @@ function excerpt(content: string, length = 160): string {
 }
 
 export function createSearchService(prisma: PrismaClient, embeddings: EmbeddingsService, logger: Logger) {
+  /** Every message of the caller's readable conversations, ranked by cosine distance in the database. */
   async function semanticMatches(actor: Actor, query: string, conversationId: string | null, limit: number): Promise<MessageMatch[]> {
     const [vector] = (await embeddings.embed(actor, [query])) ?? [];
     if (!vector) return [];
-    const candidates = await prisma.message.findMany({
-      where: {
-        conversation: { ownerId: actor.userId, privacy: 'PUBLIC' },
-        ...(conversationId ? { conversationId } : {}),
-        NOT: { embedding: { isEmpty: true } },
-      },
-      select: { id: true, conversationId: true, content: true, embedding: true },
-      orderBy: { position: 'desc' },
-      take: SEMANTIC_CANDIDATES,
-    });
-    return candidates
-      .map((message) => ({
-        messageId: message.id,
-        conversationId: message.conversationId,
-        score: cosineSimilarity(vector, message.embedding),
-        snippet: excerpt(message.content),
-      }))
-      .filter((match) => match.score > 0)
-      .sort((a, b) => b.score - a.score)
-      .slice(0, limit);
+    const rows = await prisma.$queryRaw<Array<{ id: string; conversationId: string; content: string; distance: number }>>`
+      SELECT m.id, m."conversationId", m.content, cosine_distance(m.embedding, ${vector}::float8[]) AS distance
+      FROM "Message" m JOIN "Conversation" c ON c.id = m."conversationId"
+      WHERE c."ownerId" = ${actor.userId}
+        AND c.privacy = 'PUBLIC'
+        AND (${conversationId}::text IS NULL OR m."conversationId" = ${conversationId})
+        AND cardinality(m.embedding) > 0
+        AND cosine_distance(m.embedding, ${vector}::float8[]) < 1
+      ORDER BY distance, m.position DESC
+      LIMIT ${limit}`;
+    return rows.map((row) => ({ messageId: row.id, conversationId: row.conversationId, score: 1 - Number(row.distance), snippet: excerpt(row.content) }));
   }
 
   /** PostgreSQL full-text search (tsvector), in PGlite as in the server. */

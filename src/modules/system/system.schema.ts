@@ -38,6 +38,10 @@ const HealthRef = builder.objectRef<HealthShape>('Health').implement({
       description: 'The model used for memories and semantic search, if any.',
       resolve: (_health, _args, context) => context.services.embeddings.modelId,
     }),
+    vectorIndex: t.string({
+      description: 'How knowledge search ranks by meaning: "hnsw" (pgvector\'s index) or "exact" (a full scan where the database has no pgvector).',
+      resolve: (_health, _args, context) => context.services.vectorIndex.kind,
+    }),
     usingDemoProvider: t.exposeBoolean('usingDemoProvider', {
       description: 'True when no real provider is configured and the built-in demo answers every model.',
     }),

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Message" ADD COLUMN     "citations" JSONB NOT NULL DEFAULT '[]';
+
