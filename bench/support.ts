@@ -76,3 +76,7 @@ export async function graphql(url: string, deviceId: string, query: string, vari
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
 }
+
+export async function connected(clients: Client[]) {
+  await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.on('connected', () => resolve()))));
+}
