@@ -305,6 +305,11 @@ for (const [name, scenario] of Object.entries({
   console.log(`== ${name}`);
   await scenario();
 }
-const file = path.join(root, 'bench', 'results', selected.has('all') ? 'latest.json' : `latest-${selected.size === 0 ? 'sustained' : [...selected].join('-')}.json`);
+const file = path.join(
+  root,
+  'bench',
+  'results',
+  selected.has('all') ? 'latest.json' : `latest-${selected.size === 0 ? 'sustained' : [...selected].join('-')}.json`,
+);
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`wrote ${path.relative(root, file)}`);

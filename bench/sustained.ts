@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import OpenAI from 'openai';
 import { fanOut } from './fanout.js';
-import { databaseCpuMeter, type Peer, postgresReachable, startGateway, startPortkey, startStub } from './peers.js';
+import { databaseCpuMeter, embeddedDatabaseMeter, type Peer, postgresReachable, startGateway, startPortkey, startStub } from './peers.js';
 import { connected, cpuSeconds, now, percentiles, round, rssBytes, sleep, wsClient } from './support.js';
 
 const settings = {
@@ -15,6 +15,8 @@ const settings = {
   rounds: Number(process.env.BENCH_ROUNDS ?? 2),
   streams: (process.env.BENCH_STREAMS ?? '1,50,200').split(',').map(Number),
   fanOutSubscribers: Number(process.env.BENCH_FANOUT ?? 200),
+  /** Which peers run beside the direct calls (profiling one gateway, say). */
+  targets: new Set((process.env.BENCH_TARGETS ?? 'portkey,pglite,postgresql').split(',')),
 };
 
 const CHAT_STREAM = `subscription ($input: SendMessageInput!) { chatStream(input: $input) { __typename ... on TokenDelta { delta } ... on MessageFinished { message { status } } } }`;
@@ -92,7 +94,7 @@ function gatewayTarget(name: 'pglite' | 'postgresql', peer: Peer & { schema?: st
   return {
     name,
     peer,
-    database: peer.schema ? databaseCpuMeter(`gateway_bench_${peer.schema}`) : undefined,
+    database: peer.schema ? databaseCpuMeter(`gateway_bench_${peer.schema}`) : embeddedDatabaseMeter(peer.pid),
     async open(count) {
       const clients = Array.from({ length: count }, (_, index) => wsClient(peer.url, `sustained-${count}-${index}-${randomBytes(3).toString('hex')}`));
       await connected(clients);
@@ -101,53 +103,62 @@ function gatewayTarget(name: 'pglite' | 'postgresql', peer: Peer & { schema?: st
   };
 }
 
-/** One cell: `streams` clients in a closed loop, warmed up, then measured for `seconds`. */
+/**
+ * One cell: `streams` clients in a closed loop. The warm-up lasts until every client has finished a
+ * reply (and at least BENCH_WARMUP_SECONDS); then replies are measured for BENCH_SECONDS.
+ */
 async function runCell(target: Target, streams: number) {
   const { runners, close } = await target.open(streams);
-  const warmEnd = now() + settings.warmUpSeconds * 1000;
-  const end = warmEnd + settings.seconds * 1000;
+  const minimumWarmEnd = now() + settings.warmUpSeconds * 1000;
+  let warmEnd = Infinity;
+  let end = Infinity;
   const replies: Reply[] = [];
+  const errors: string[] = [];
+  let warmed = 0;
   let finished = 0;
   let tokens = 0;
-  let cpuStart = 0;
-  let databaseStart = 0;
   let rssPeak = 0;
+  let cpu = 0;
+  let database = 0;
   const measuring = () => {
     const at = now();
     return at >= warmEnd && at < end;
   };
-  const opened = setTimeout(
-    async () => {
-      if (target.peer) cpuStart = cpuSeconds(target.peer.pid);
-      if (target.database) databaseStart = await target.database.read();
-    },
-    Math.max(0, warmEnd - now()),
-  );
+  let closing: Promise<void> | undefined;
+  const startWindow = async () => {
+    warmEnd = Math.max(now(), minimumWarmEnd);
+    await sleep(warmEnd - now());
+    end = warmEnd + settings.seconds * 1000;
+    const cpuStart = target.peer ? cpuSeconds(target.peer.pid) : 0;
+    const databaseStart = (await target.database?.read()) ?? 0;
+    await sleep(end - now());
+    if (target.peer) cpu = cpuSeconds(target.peer.pid) - cpuStart;
+    if (target.database) database = (await target.database.read()) - databaseStart;
+  };
   const sampler = setInterval(() => {
     if (target.peer && measuring()) rssPeak = Math.max(rssPeak, rssBytes(target.peer.pid));
   }, 100);
-  let cpu = 0;
-  let database = 0;
-  const closing = setTimeout(async () => {
-    if (target.peer) cpu = cpuSeconds(target.peer.pid) - cpuStart;
-    if (target.database) database = (await target.database.read()) - databaseStart;
-  }, end - now());
   await Promise.all(
     runners.map(async (runner) => {
-      while (now() < end) {
+      for (let first = true; now() < end; first = false) {
         const reply = await runner((count) => {
           if (measuring()) tokens += count;
+        }).catch((error: unknown) => {
+          // A refused or broken reply is counted, and that client stops (its socket may be gone).
+          errors.push(String((error as Error)?.message ?? (error as { reason?: string })?.reason ?? error).slice(0, 200));
+          return null;
         });
+        if (first && (warmed += 1) === streams) closing = startWindow();
+        if (!reply) break;
         if (reply.started >= warmEnd) replies.push(reply);
         if (measuring()) finished += 1;
       }
     }),
   );
-  clearTimeout(opened);
-  clearTimeout(closing);
+  await closing;
   clearInterval(sampler);
   await close();
-  return { replies, finished, tokens, cpu, database, rssPeak };
+  return { replies, finished, tokens, cpu, database, rssPeak, errors };
 }
 
 type Cell = Awaited<ReturnType<typeof runCell>>;
@@ -164,6 +175,8 @@ function summarize(cells: Cell[], direct: Cell[]) {
   const database = cells.reduce((sum, cell) => sum + cell.database, 0);
   return {
     replies: ttft.n,
+    errors: cells.flatMap((cell) => cell.errors).slice(0, 5),
+    errorCount: cells.reduce((sum, cell) => sum + cell.errors.length, 0),
     ttftMs: ttft,
     totalMs: total,
     ttftOverheadMs: { p50: round(ttft.p50 - directTtft.p50), p99: round(ttft.p99 - directTtft.p99) },
@@ -194,7 +207,7 @@ function ratios(ours: Summary, portkey: Summary) {
   };
 }
 
-type Row = { streams: number; ratiosToPortkey: Record<string, ReturnType<typeof ratios>> } & Record<string, unknown>;
+type Row = { streams: number; ratiosToPortkey: Record<string, ReturnType<typeof ratios> | null> } & Record<string, unknown>;
 
 /** The figures as BENCHMARKS.md shows them: each of ours, and its ratio to Portkey's. */
 function markdown(rows: Row[]) {
@@ -230,13 +243,17 @@ export async function sustainedScenario() {
   const peers: Peer[] = [];
   const targets: Target[] = [openaiTarget('direct', stub.url, {})];
   try {
-    const portkey = await startPortkey();
-    peers.push(portkey);
-    targets.push(openaiTarget('portkey', `${portkey.url}/v1`, { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': stub.url }, portkey));
-    const pglite = await startGateway(stub.url, { database: 'pglite', slowStubUrl: slowStub.url, env: { WS_MAX_OPERATIONS_PER_SOCKET: '100' } });
-    peers.push(pglite);
-    targets.push(gatewayTarget('pglite', pglite));
-    if (await postgresReachable()) {
+    if (settings.targets.has('portkey')) {
+      const portkey = await startPortkey();
+      peers.push(portkey);
+      targets.push(openaiTarget('portkey', `${portkey.url}/v1`, { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': stub.url }, portkey));
+    }
+    if (settings.targets.has('pglite')) {
+      const pglite = await startGateway(stub.url, { database: 'pglite', slowStubUrl: slowStub.url, env: { WS_MAX_OPERATIONS_PER_SOCKET: '100' } });
+      peers.push(pglite);
+      targets.push(gatewayTarget('pglite', pglite));
+    }
+    if (settings.targets.has('postgresql') && (await postgresReachable())) {
       const postgresql = await startGateway(stub.url, { database: 'postgresql', slowStubUrl: slowStub.url, env: { WS_MAX_OPERATIONS_PER_SOCKET: '100' } });
       peers.push(postgresql);
       targets.push(gatewayTarget('postgresql', postgresql));
@@ -250,7 +267,9 @@ export async function sustainedScenario() {
         for (const target of order) {
           const cell = await runCell(target, streams);
           cells.get(target.name)!.push(cell);
-          console.log(JSON.stringify({ streams, round: index, target: target.name, replies: cell.replies.length, finished: cell.finished }));
+          console.log(
+            JSON.stringify({ streams, round: index, target: target.name, replies: cell.replies.length, finished: cell.finished, errors: cell.errors.length }),
+          );
           await sleep(1_000);
         }
       }
@@ -258,7 +277,7 @@ export async function sustainedScenario() {
       const toPortkey = Object.fromEntries(
         targets
           .filter((target) => target.name === 'pglite' || target.name === 'postgresql')
-          .map((target) => [target.name, ratios(summaries[target.name]!, summaries.portkey!)]),
+          .map((target) => [target.name, summaries.portkey ? ratios(summaries[target.name]!, summaries.portkey) : null]),
       );
       rows.push({ streams, ...summaries, ratiosToPortkey: toPortkey });
       console.log(JSON.stringify(rows.at(-1)));
