@@ -1,8 +1,6 @@
 // The processes a benchmark measures: the stub upstream, the gateway (as `npm start` runs it, on the
 // embedded PGlite or on PostgreSQL) and the Portkey OSS gateway as a peer, each started on loopback.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -168,21 +166,6 @@ export function databaseCpuMeter(applicationName: string) {
       clearInterval(timer);
       await client.end();
     },
-  };
-}
-
-/** The embedded database's process, a child of the gateway: moved to core 1, off the gateway's core, as a database server would be. */
-export function embeddedDatabaseMeter(gatewayPid: number) {
-  let pid: number | undefined;
-  const read = async () => (pid ? cpuSeconds(pid) : 0);
-  return {
-    async start() {
-      const children = readFileSync(`/proc/${gatewayPid}/task/${gatewayPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-      pid = children.find((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('pglite-process'));
-      if (pid) spawnSync('taskset', ['-pc', '1', String(pid)], { stdio: 'ignore' });
-    },
-    read,
-    async stop() {},
   };
 }
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import OpenAI from 'openai';
 import { fanOut } from './fanout.js';
-import { databaseCpuMeter, embeddedDatabaseMeter, type Peer, postgresReachable, startGateway, startPortkey, startStub } from './peers.js';
+import { databaseCpuMeter, type Peer, postgresReachable, startGateway, startPortkey, startStub } from './peers.js';
 import { connected, cpuSeconds, now, percentiles, round, rssBytes, sleep, wsClient } from './support.js';
 
 const settings = {
@@ -94,7 +94,7 @@ function gatewayTarget(name: 'pglite' | 'postgresql', peer: Peer & { schema?: st
   return {
     name,
     peer,
-    database: peer.schema ? databaseCpuMeter(`gateway_bench_${peer.schema}`) : embeddedDatabaseMeter(peer.pid),
+    database: peer.schema ? databaseCpuMeter(`gateway_bench_${peer.schema}`) : undefined,
     async open(count) {
       const clients = Array.from({ length: count }, (_, index) => wsClient(peer.url, `sustained-${count}-${index}-${randomBytes(3).toString('hex')}`));
       await connected(clients);
