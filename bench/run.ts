@@ -1,4 +1,4 @@
-// npm run bench [-- scenario ...]   scenarios: ttft fanout idle throughput soak (default: all)
+// npm run bench [-- scenario ... | all]   scenarios: sustained (default) ttft fanout idle throughput soak
 //
 // The gateway runs as `npm start` would, in its own process pinned to core 0;
 // the stub upstream and this load client share core 1. Results go to
@@ -11,92 +11,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Client } from 'graphql-ws';
 import OpenAI from 'openai';
-import { dropSchema } from '../src/lib/db.js';
-import { cpuSeconds, freePort, graphql, now, percentiles, root, round, rssBytes, sleep, spawnPinned, waitFor, wsClient } from './support.js';
+import { fanOut } from './fanout.js';
+import { startGateway, startStub } from './peers.js';
+import { sustainedScenario } from './sustained.js';
+import { connected, cpuSeconds, graphql, now, percentiles, root, round, rssBytes, sleep, waitFor, wsClient } from './support.js';
 
 const selected = new Set(process.argv.slice(2));
-const wants = (name: string) => selected.size === 0 || selected.has(name);
-const postgresUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// With no scenario named, the side-by-side sustained run; `all` runs every scenario.
+const wants = (name: string) => selected.has('all') || selected.has(name) || (selected.size === 0 && name === 'sustained');
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cores: (await import('node:os')).cpus().length };
 
 const CHAT_STREAM = `subscription ($input: SendMessageInput!) { chatStream(input: $input) { __typename seq ... on TokenDelta { delta } ... on MessageFinished { message { status } } } }`;
-const MESSAGE_STREAM = `subscription ($id: ID!) { messageStream(messageId: $id) { __typename seq ... on TokenDelta { delta } } }`;
-
-async function startStub(env: Record<string, string> = {}) {
-  const stub = spawnPinned(1, [process.execPath, '--import', 'tsx', 'bench/stub-upstream.ts'], env);
-  await waitFor(() => stub.output().includes('http://'), 30_000, 'the stub upstream');
-  return {
-    url: stub.output().trim().split('\n')[0]!,
-    stop() {
-      stub.child.kill('SIGTERM');
-      setTimeout(() => stub.child.kill('SIGKILL'), 2_000).unref();
-    },
-  };
-}
-
-async function startGateway(stubUrl: string, env: Record<string, string> = {}, nodeOptions: string[] = []) {
-  const directory = await mkdtemp(path.join(tmpdir(), 'gateway-bench-'));
-  const providersFile = path.join(directory, 'providers.json');
-  await writeFile(
-    providersFile,
-    JSON.stringify({
-      providers: [{ id: 'stub', baseURL: stubUrl, apiKey: 'bench', models: [{ id: 'stub', contextWindow: 128_000, inputPrice: 0.01, outputPrice: 0.01 }] }],
-    }),
-  );
-  const port = await freePort();
-  // BENCH_PROFILE=<dir> writes a V8 CPU profile of the gateway there when it exits.
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const gateway = spawnPinned(0, [process.execPath, ...nodeOptions, ...profile, '--import', 'tsx', 'src/main.ts'], {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATA_DIR: path.join(directory, 'data'),
-    DATABASE_URL: '',
-    PROVIDERS_FILE: providersFile,
-    DEFAULT_MODEL: 'stub',
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-    GUEST_RATE_LIMIT_PER_MINUTE: '1000000000',
-    FREE_MESSAGE_THRESHOLD: '0',
-    INITIAL_CREDITS_FREE: '2000000000',
-    MAX_OUTPUT_TOKENS_PER_REPLY: '1000',
-    WS_MAX_CONNECTIONS_PER_IP: '100000',
-    // BENCH_DATABASE=postgresql runs every scenario's gateway on the PostgreSQL server.
-    ...(process.env.BENCH_DATABASE === 'postgresql' ? { DATABASE_URL: postgresUrl, DATABASE_SCHEMA: `bench_${randomBytes(4).toString('hex')}` } : {}),
-    ...env,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  // Logs are at warn (an info line per operation would be measured too): poll until it answers.
-  let up = false;
-  const poll = setInterval(
-    () =>
-      void fetch(`${url}/graphql?query=%7B__typename%7D`, { headers: { 'x-device-id': 'bench' } }).then(
-        () => (up = true),
-        () => {},
-      ),
-    200,
-  );
-  try {
-    await waitFor(() => up || gateway.child.exitCode !== null, 60_000, 'the gateway');
-  } finally {
-    clearInterval(poll);
-  }
-  if (gateway.child.exitCode !== null) throw new Error(gateway.output());
-  return {
-    url,
-    pid: gateway.child.pid!,
-    async stop() {
-      const exited = new Promise((resolve) => gateway.child.once('exit', resolve));
-      gateway.child.kill('SIGTERM');
-      await exited;
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
-}
-
-async function connected(clients: Client[]) {
-  await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.on('connected', () => resolve()))));
-}
-
 interface StreamTiming {
   ttft: number;
   total: number;
@@ -208,72 +133,15 @@ async function ttftScenario() {
 async function fanoutScenario() {
   // Long enough for every subscription to be set up before the first token, so lag is relay lag.
   const stub = await startStub({ STUB_FIRST_TOKEN_DELAY_MS: '3000' });
-  const gateway = await startGateway(stub.url, { WS_MAX_OPERATIONS_PER_SOCKET: '100' });
+  const gateway = await startGateway(stub.url, { env: { WS_MAX_OPERATIONS_PER_SOCKET: '100' } });
   const rows = [];
-  async function fanOut(subscribers: number) {
-    const device = `fanout-${subscribers}-${randomBytes(3).toString('hex')}`;
-    const clients = Array.from({ length: subscribers }, () => wsClient(gateway.url, device));
-    await connected(clients);
-    // The reply waits for its subscribers: the stub's first token comes after a pause.
-    const sent = await graphql(gateway.url, device, `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { replies { id } } }`, {
-      input: { content: 'fan me out' },
-    });
-    const messageId = sent.sendMessage.replies[0].id;
-    const lags: number[] = [];
-    let firstStamp = Infinity;
-    let lastDone = 0;
-    let delivered = 0;
-    const cpuBefore = cpuSeconds(gateway.pid);
-    const clientCpuBefore = process.cpuUsage();
-    let setupCpu: number | undefined;
-    await Promise.all(
-      clients.map(
-        (client) =>
-          new Promise<void>((resolve, reject) => {
-            client.subscribe(
-              { query: MESSAGE_STREAM, variables: { id: messageId } },
-              {
-                next: (value) => {
-                  const received = now();
-                  delivered += 1;
-                  const event = (value.data as any)?.messageStream;
-                  if (event?.__typename !== 'TokenDelta') return;
-                  setupCpu ??= cpuSeconds(gateway.pid) - cpuBefore;
-                  const stamp = Number.parseFloat(event.delta);
-                  firstStamp = Math.min(firstStamp, stamp);
-                  lags.push(received - stamp);
-                },
-                error: reject,
-                complete: () => {
-                  lastDone = Math.max(lastDone, now());
-                  resolve();
-                },
-              },
-            );
-          }),
-      ),
-    );
-    const cpu = cpuSeconds(gateway.pid) - cpuBefore;
-    const clientCpu = process.cpuUsage(clientCpuBefore);
-    await Promise.all(clients.map((client) => client.dispose()));
-    return {
-      lags,
-      lagMs: percentiles(lags),
-      finishMsAfterFirstToken: round(lastDone - firstStamp),
-      setupCpuPerSubscriberMs: round(((setupCpu ?? 0) / subscribers) * 1000, 2),
-      // Setup (resolving the caller, checking ownership) is left out of the relay figure.
-      gatewayCpuPerDeliveredMessageUs: round(((cpu - (setupCpu ?? 0)) / delivered) * 1e6, 1),
-      // The load client shares a core with the stub: when it is busy, the lag it measures is partly its own.
-      loadClientCpuPerDeliveredMessageUs: round((clientCpu.user + clientCpu.system) / delivered, 1),
-    };
-  }
   try {
     // Warm-up round, not recorded: the first events through a fresh process run unoptimized code.
-    await fanOut(50);
+    await fanOut(gateway, 50);
     // Lag percentiles vary from run to run (GC, the load client sharing a core): three rounds each, pooled.
     for (const subscribers of [100, 200]) {
       const rounds = [];
-      for (let round = 0; round < 3; round += 1) rounds.push(await fanOut(subscribers));
+      for (let round = 0; round < 3; round += 1) rounds.push(await fanOut(gateway, subscribers));
       rows.push({
         subscribers,
         lagMs: percentiles(rounds.flatMap((measured) => measured.lags)),
@@ -296,7 +164,7 @@ async function fanoutScenario() {
 async function idleScenario() {
   const stub = await startStub({ STUB_TOKENS: '3', STUB_DELAY_MS: '0' });
   const probeFile = path.join(await mkdtemp(path.join(tmpdir(), 'heap-probe-')), 'memory.json');
-  const gateway = await startGateway(stub.url, { HEAP_PROBE_FILE: probeFile }, ['--expose-gc', '--import', './bench/heap-probe.mjs']);
+  const gateway = await startGateway(stub.url, { env: { HEAP_PROBE_FILE: probeFile }, nodeOptions: ['--expose-gc', '--import', './bench/heap-probe.mjs'] });
   // JS heap and external memory after a full collection, as the probe loaded into the gateway reports them.
   const collected = async () => {
     await rm(probeFile, { force: true });
@@ -352,10 +220,9 @@ async function idleScenario() {
 async function throughputScenario() {
   const stub = await startStub({ STUB_TOKENS: '20', STUB_DELAY_MS: '0' });
   const rows = [];
-  const schema = `bench_${randomBytes(4).toString('hex')}`;
   try {
     for (const database of ['pglite', 'postgresql'] as const) {
-      const gateway = await startGateway(stub.url, database === 'postgresql' ? { DATABASE_URL: postgresUrl, DATABASE_SCHEMA: schema } : {});
+      const gateway = await startGateway(stub.url, { database });
       try {
         const device = `list-${database}`;
         for (let batch = 0; batch < 5; batch += 1) {
@@ -403,7 +270,6 @@ async function throughputScenario() {
     }
   } finally {
     stub.stop();
-    await dropSchema(postgresUrl, schema).catch(() => {});
   }
   results.throughput = rows;
 }
@@ -428,6 +294,7 @@ async function soakScenario() {
 }
 
 for (const [name, scenario] of Object.entries({
+  sustained: async () => (results.sustained = await sustainedScenario()),
   ttft: ttftScenario,
   fanout: fanoutScenario,
   idle: idleScenario,
@@ -438,6 +305,11 @@ for (const [name, scenario] of Object.entries({
   console.log(`== ${name}`);
   await scenario();
 }
-const file = path.join(root, 'bench', 'results', selected.size === 0 ? 'latest.json' : `latest-${[...selected].join('-')}.json`);
+const file = path.join(
+  root,
+  'bench',
+  'results',
+  selected.has('all') ? 'latest.json' : `latest-${selected.size === 0 ? 'sustained' : [...selected].join('-')}.json`,
+);
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`wrote ${path.relative(root, file)}`);

@@ -72,7 +72,17 @@ export async function graphql(url: string, deviceId: string, query: string, vari
     headers: { 'content-type': 'application/json', 'x-device-id': deviceId },
     body: JSON.stringify({ query, variables }),
   });
-  const body = (await response.json()) as { data?: any; errors?: unknown[] };
+  const text = await response.text();
+  let body: { data?: any; errors?: unknown[] };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`HTTP ${response.status} from the gateway: ${text.slice(0, 200)}`);
+  }
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
+}
+
+export async function connected(clients: Client[]) {
+  await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.on('connected', () => resolve()))));
 }

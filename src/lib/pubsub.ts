@@ -22,6 +22,8 @@ export interface TopicSubscription<T> extends AsyncIterableIterator<T> {
   return(): Promise<IteratorResult<T>>;
   /** The next event, or undefined when none arrives within `ms`. */
   nextWithin(ms: number): Promise<IteratorResult<T> | undefined>;
+  /** Takes every event already waiting to be read (none when the reader keeps up). */
+  drain(): T[];
 }
 
 export type GatewayPubSub = ReturnType<typeof createGatewayPubSub>;
@@ -84,6 +86,7 @@ export function createGatewayPubSub(target: EventTarget = new EventTarget()) {
           waitingWithin = true;
           return new Promise((resolve) => (waiting = resolve));
         },
+        drain: () => buffered.splice(0),
         return: finish,
         throw: async (error) => {
           await finish();

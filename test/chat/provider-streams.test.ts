@@ -52,7 +52,8 @@ describe.each(Object.entries(cases))('%s through the gateway', (name, expected) 
   test('streams answer, thinking and tool calls in seq order, stores them, and bills the provider usage', async () => {
     gateway.upstream.behave({ replay: fixture(name) });
     const { events, message } = await stream();
-    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+    // Each seq once and in order (a follower that fell behind gets waiting tokens as one delta).
+    expect(events.every((event, index) => index === 0 || event.seq > events[index - 1].seq)).toBe(true);
     expect(events.at(-1).__typename).toBe('MessageFinished');
     expect(joined(events, 'TokenDelta')).toBe(expected.text);
     expect(joined(events, 'ReasoningDelta')).toBe(expected.reasoning ?? '');

@@ -34,6 +34,8 @@ const joined = (events: any[]) =>
     .join('');
 const seqs = (events: any[]) => events.map((event) => event.seq);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
+/** Each seq once and in order; a follower that fell behind may get several tokens as one delta, so seqs can skip. */
+const inOrderOnce = (seqs: number[]) => seqs.every((seq, index) => index === 0 || seq > seqs[index - 1]!);
 const guest = () => ({ 'x-device-id': `device-${randomUUID()}` });
 
 async function send(server: ServerProcess, headers: Record<string, string>, input: Record<string, unknown>) {
@@ -105,7 +107,7 @@ describe('two instances sharing PostgreSQL, Redis and a bucket', () => {
     const events = await follow(client, MESSAGE_STREAM, { messageId }, 'messageStream').done;
     await client.dispose();
 
-    expect(seqs(events)).toEqual(range(1, events.length));
+    expect(inOrderOnce(seqs(events))).toBe(true);
     expect(events.at(-1).message.status).toBe('COMPLETE');
     expect(joined(events)).toBe((await stored(b, headers, messageId)).content);
     expect(joined(events)).toContain('tok60');
@@ -127,7 +129,7 @@ describe('two instances sharing PostgreSQL, Redis and a bucket', () => {
     await onA.dispose();
 
     const all = [...received, ...rest];
-    expect(seqs(all)).toEqual(range(1, all.length));
+    expect(inOrderOnce(seqs(all))).toBe(true);
     expect(all.at(-1).message.status).toBe('COMPLETE');
     expect(joined(all)).toBe((await stored(a, headers, messageId)).content);
   });
@@ -199,7 +201,7 @@ describe('two instances sharing PostgreSQL, Redis and a bucket', () => {
     const finished = events.at(-1);
     expect(finished.__typename).toBe('MessageFinished');
     expect(finished.message).toMatchObject({ status: 'FAILED', error: { code: 'INTERRUPTED' } });
-    expect(seqs(events)).toEqual(range(1, events.length));
+    expect(inOrderOnce(seqs(events))).toBe(true);
     const row = await stored(b, headers, messageId);
     expect(row.status).toBe('FAILED');
     expect(row.content.length).toBeGreaterThan(0);

@@ -28,3 +28,19 @@ export type MessageEvent =
   | (EventBase & { type: 'MessageFinished'; status: MessageStatus });
 
 export type MessageEventInput = MessageEvent extends infer Event ? (Event extends EventBase ? Omit<Event, 'seq'> : never) : never;
+
+/**
+ * Events that were waiting for a subscriber that fell behind, with each run of
+ * consecutive deltas of one kind sent as one delta (the seq of its last). Only
+ * what is already waiting is merged: nothing is held back for a later token.
+ */
+export function coalesceDeltas(events: MessageEvent[]): MessageEvent[] {
+  const merged: MessageEvent[] = [];
+  for (const event of events) {
+    const last = merged.at(-1);
+    const joins = last && (event.type === 'TokenDelta' || event.type === 'ReasoningDelta') && last.type === event.type && event.seq === last.seq + 1;
+    if (joins) merged[merged.length - 1] = { ...event, delta: last.delta + event.delta };
+    else merged.push(event);
+  }
+  return merged;
+}

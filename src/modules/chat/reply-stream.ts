@@ -1,6 +1,6 @@
 import type { GatewayPubSub } from '../../lib/pubsub.js';
 import type { EventLog } from './event-log.js';
-import type { MessageEvent } from './message-events.js';
+import { coalesceDeltas, type MessageEvent } from './message-events.js';
 import { isUnfinished, type MessageStore } from './message-store.js';
 
 /** How long a follower waits for a live event before it looks at the event log itself. */
@@ -72,7 +72,9 @@ export function createReplyStream(deps: ReplyStreamDeps) {
           continue;
         }
         if (next.done) return;
-        batch = next.value.seq === lastSeq + 1 ? [next.value] : ((await deps.eventLog.read(messageId, lastSeq)) ?? [next.value]);
+        const waiting = [next.value, ...live.drain()];
+        const inOrder = waiting.every((event, index) => event.seq === lastSeq + 1 + index);
+        batch = inOrder ? coalesceDeltas(waiting) : ((await deps.eventLog.read(messageId, lastSeq)) ?? waiting);
         // A live event arrived: the row check above is only for an empty, silent log.
         if (batch.length === 0) batch = [next.value];
       }
