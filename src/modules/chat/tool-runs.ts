@@ -1,3 +1,5 @@
+import { localize } from '../../graphql/messages.js';
+import { UserFacingError } from '../../lib/errors.js';
 import { traceToolRun } from '../../lib/tracing.js';
 import type { ToolRun } from '../tools/tool-setup.js';
 import type { ToolCallData } from './message-events.js';
@@ -12,6 +14,12 @@ function argumentsOf(call: ToolCallData): Record<string, unknown> {
   const parsed: unknown = JSON.parse(call.arguments);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the arguments must be a JSON object');
   return parsed as Record<string, unknown>;
+}
+
+/** What the model reads of a failure: a refusal's English text (it names what was wrong), or the error's message. */
+function messageOf(error: unknown): string {
+  if (error instanceof UserFacingError) return localize(error.messageKey, error.params, undefined);
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Runs one server call within the timeout; a failure is a result the model reads, not an error of the reply. */
@@ -43,7 +51,7 @@ async function runOne(run: ToolRun, call: ToolCallData, stop: AbortSignal): Prom
     call.result =
       error instanceof ToolTimeout
         ? `Error: ${call.name} did not answer within ${run.limits.timeoutMs} ms.`
-        : capped(`Error: ${error instanceof Error ? error.message : String(error)}`, run.limits.outputMaxChars);
+        : capped(`Error: ${messageOf(error)}`, run.limits.outputMaxChars);
   } finally {
     clearTimeout(timer);
     stop.removeEventListener('abort', abort);

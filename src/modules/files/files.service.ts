@@ -88,6 +88,14 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
       return save(actor, fetched.bytes, fetched.filename, conversationId ?? null);
     },
 
+    /** The text of a URL under the file-URL policy, kept nowhere (the fetch_url tool); an image has none. */
+    async fetchText(url: string): Promise<{ text: string | null; mimeType: string; finalUrl: string }> {
+      const fetched = await fetchUrlSafely(url, { ...limits.urls, maxBytes: limits.maxFileBytes });
+      if (fetched.kind === 'image') return { text: null, mimeType: fetched.mimeType, finalUrl: fetched.finalUrl };
+      const { text } = await extractOffThread({ bytes: fetched.bytes, kind: fetched.kind, limits: limits.extraction });
+      return { text, mimeType: fetched.mimeType, finalUrl: fetched.finalUrl };
+    },
+
     /** Bytes the gateway made for the caller (generated images, exports), kept like an upload; `extract: false` keeps no text of them in the database. */
     saveGenerated: (actor: Actor, bytes: Uint8Array, filename: string, conversationId: string | null, options: { extract?: boolean } = {}) =>
       save(actor, bytes, filename, conversationId, options.extract ?? true),

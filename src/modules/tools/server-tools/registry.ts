@@ -1,32 +1,23 @@
+import type { FilesService } from '../../files/files.service.js';
+import type { KnowledgeService } from '../../knowledge/knowledge.service.js';
 import type { MemoriesService } from '../../memories/memories.service.js';
 import type { WebSearch } from '../../search/web-search.js';
+import { fetchUrlTool } from './fetch-url-tool.js';
+import { knowledgeSearchTool } from './knowledge-search-tool.js';
 import { memoryTool } from './memory-tool.js';
-import { notYetAvailable, type ServerTool, type ServerToolContext } from './server-tool.js';
+import type { ServerTool, ServerToolContext } from './server-tool.js';
 import { webSearchTool } from './web-search-tool.js';
 
 export interface ServerToolDeps {
   webSearch: WebSearch;
   memories: MemoriesService;
+  knowledge: KnowledgeService;
+  files: FilesService;
 }
-
-const queryParameters = (description: string) => ({
-  type: 'object',
-  properties: { query: { type: 'string', description } },
-  required: ['query'],
-});
 
 /** Every server tool the gateway knows, in the order `serverTools` lists them. */
 export function createServerToolRegistry(deps: ServerToolDeps) {
-  const tools: ServerTool[] = [
-    webSearchTool(deps.webSearch),
-    notYetAvailable('knowledge_search', "Searches the caller's knowledge collections.", queryParameters('What to look for.')),
-    memoryTool(deps.memories),
-    notYetAvailable('fetch_url', 'Fetches a web page or document from an allow-listed address.', {
-      type: 'object',
-      properties: { url: { type: 'string', description: 'The address to fetch.' } },
-      required: ['url'],
-    }),
-  ];
+  const tools: ServerTool[] = [webSearchTool(deps.webSearch), knowledgeSearchTool(deps.knowledge), memoryTool(deps.memories), fetchUrlTool(deps.files)];
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
 
   return {

@@ -17,17 +17,6 @@ export interface ServerTool {
   run(args: Record<string, unknown>, context: ServerToolContext, signal: AbortSignal): Promise<string>;
 }
 
-/** A tool another part of the gateway will provide: listed, never available. */
-export function notYetAvailable(name: string, description: string, parameters: Record<string, unknown>): ServerTool {
-  return {
-    name,
-    description,
-    parameters,
-    available: () => false,
-    run: () => Promise.reject(new Error(`${name} is not available on this server`)),
-  };
-}
-
 export const stringArgument = (args: Record<string, unknown>, name: string): string => {
   const value = args[name];
   if (typeof value !== 'string' || !value.trim()) throw new Error(`"${name}" must be a non-empty string`);
