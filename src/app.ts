@@ -93,7 +93,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
     plugins: [
       useOperationTracing(),
       useCSRFPrevention(['graphql-require-preflight', 'apollo-require-preflight', 'x-graphql-yoga-csrf']),
-      useGraphQLSSESingleConnection('/graphql', persisted),
+      useGraphQLSSESingleConnection('/graphql', persisted, config.sse),
       useUploadLimits(config),
       ...useQueryLimits(config.queryLimits),
       useSharedEventResults(),

@@ -39,7 +39,7 @@ function errorsOnly(error: unknown) {
 export function useGraphQLSSESingleConnection(
   endpoint: string,
   persisted: PersistedOperations | null,
-  limits: { reservationTtlMs: number; maxReservations: number } = { reservationTtlMs: 30_000, maxReservations: 1_000 },
+  limits: { reservationTtlMs: number; maxReservations: number },
 ): Plugin {
   let handler: ((request: Request) => Promise<Response>) | undefined;
   const serverContextOf = new WeakMap<Request, Record<string, unknown>>();

@@ -123,6 +123,8 @@ export interface Config {
   /** Browser origins allowed to call (CORS) and open WebSockets; empty: any. */
   allowedOrigins: string[];
   webSocket: { maxMessageBytes: number; maxOperationsPerSocket: number; maxConnectionsPerIp: number; initTimeoutMs: number };
+  /** graphql-sse single-connection reservations: unopened ones per instance, and how long one waits to be opened. */
+  sse: { reservationTtlMs: number; maxReservations: number };
   /** Serve GraphiQL at /graphql (default: everywhere but production). */
   graphiql: boolean;
   /** An allow-list of operations (codegen's persisted-documents.json); with `persistedOperationsOnly`, nothing else runs. */

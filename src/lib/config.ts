@@ -168,6 +168,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       maxConnectionsPerIp: read.integer('WS_MAX_CONNECTIONS_PER_IP', 100),
       initTimeoutMs: read.integer('WS_INIT_TIMEOUT_MS', 5_000),
     },
+    sse: {
+      reservationTtlMs: read.integer('SSE_RESERVATION_TTL_MS', 30_000, { min: 1 }),
+      maxReservations: read.integer('SSE_MAX_RESERVATIONS', 1_000, { min: 1 }),
+    },
     graphiql: read.flag('GRAPHIQL', !production),
     persistedOperationsFile: read.text('PERSISTED_OPERATIONS_FILE'),
     persistedOperationsOnly: read.flag('PERSISTED_OPERATIONS_ONLY', true),

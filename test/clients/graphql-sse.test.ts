@@ -86,3 +86,31 @@ test('a subscription as EventSource sends it (a GET, no preflight header, no coo
   expect(events).toHaveLength(4);
   expect(events.at(-1)).toContain('MessageFinished');
 });
+
+test('single connection: unopened reservations are bounded and dropped after SSE_RESERVATION_TTL_MS', async () => {
+  const bounded = await startGateway({ sse: { reservationTtlMs: 300, maxReservations: 2 } });
+  try {
+    const reserve = () => fetch(`${bounded.url}/graphql`, { method: 'PUT', headers: { accept: 'text/plain', 'accept-language': 'fr' } });
+    const first = await reserve();
+    expect(first.status).toBe(201);
+    const token = await first.text();
+    expect((await reserve()).status).toBe(201);
+    const full = await reserve();
+    expect(full.status).toBe(503);
+    const body = await full.json();
+    expect(body.errors[0].extensions.code).toBe('SERVICE_UNAVAILABLE');
+    expect(body.errors[0].message).toMatch(/réservés/);
+
+    // Not opened in time: the reservation is gone, and there is room again.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const late = await fetch(`${bounded.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-graphql-event-stream-token': token },
+      body: JSON.stringify({ query: '{ version }', extensions: { operationId: '1' } }),
+    });
+    expect(late.status).toBe(404);
+    expect((await reserve()).status).toBe(201);
+  } finally {
+    await bounded.close();
+  }
+});
