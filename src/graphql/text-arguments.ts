@@ -14,7 +14,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayContext } from '../context.js';
-import { badInput } from '../lib/errors.js';
+import { badInput, unauthenticated } from '../lib/errors.js';
 import { graphqlErrorFrom } from './errors.js';
 
 // Node 20 has String.prototype.isWellFormed; TypeScript declares it only in its ES2024 lib.
@@ -64,7 +64,16 @@ function operationOf(document: DocumentNode, operationName: string | null | unde
 interface InvalidText {
   argument: string;
   node: FieldNode;
+  /** Whether the field that holds it answers callers without credentials. */
+  isPublic: boolean;
 }
+
+/** Pothos keeps a field's auth scopes in its extensions; only `{ public: true }` lets anyone in. */
+const isPublicField = (definition: { extensions?: Record<string, unknown> | null } | null | undefined): boolean => {
+  const options = definition?.extensions?.pothosOptions as { authScopes?: unknown } | undefined;
+  const scopes = options?.authScopes as Record<string, unknown> | undefined;
+  return scopes?.public === true;
+};
 
 /**
  * The first argument of the operation, at any field (in fragments too), holding a string that is
@@ -79,7 +88,11 @@ export function findInvalidText(args: Pick<ExecutionArgs, 'schema' | 'document' 
   const variables = coerced.coerced;
   const typeInfo = new TypeInfo(args.schema);
   let found: InvalidText | undefined;
-  const check = (node: FieldNode, definition: { args: readonly GraphQLArgument[] } | null | undefined, at: string) => {
+  const check = (
+    node: FieldNode,
+    definition: { args: readonly GraphQLArgument[]; extensions?: Record<string, unknown> | null } | null | undefined,
+    at: string,
+  ) => {
     if (found || !definition || definition.args.length === 0) return;
     let values: Record<string, unknown>;
     try {
@@ -89,7 +102,7 @@ export function findInvalidText(args: Pick<ExecutionArgs, 'schema' | 'document' 
       return;
     }
     const argument = invalidTextIn(values, at);
-    if (argument) found = { argument, node };
+    if (argument) found = { argument, node, isPublic: isPublicField(definition) };
   };
   const visitor = visitWithTypeInfo(typeInfo, {
     OperationDefinition: (definition) => (definition === operation ? undefined : false),
@@ -106,14 +119,17 @@ export function findInvalidText(args: Pick<ExecutionArgs, 'schema' | 'document' 
 /**
  * Refuses, before anything runs, an operation with an argument holding U+0000 or a lone UTF-16
  * surrogate anywhere (PostgreSQL stores neither): BAD_USER_INPUT (input.invalidText) naming the
- * argument, over HTTP, SSE and graphql-ws alike.
+ * argument, over HTTP, SSE and graphql-ws alike; UNAUTHENTICATED instead when no credential was
+ * sent for a field that needs one.
  */
 export function useValidTextArguments(): Plugin<GatewayContext> {
   const refusal = (args: ExecutionArgs) => {
     const invalid = findInvalidText(args);
     if (!invalid) return undefined;
     const context = args.contextValue as GatewayContext | undefined;
-    const error: GraphQLError = graphqlErrorFrom(badInput('input.invalidText', { argument: invalid.argument }), context?.acceptLanguage, {
+    // Without credentials, a field that needs them says so first, as it would for valid text.
+    const refused = context && !context.viewer && !invalid.isPublic ? unauthenticated() : badInput('input.invalidText', { argument: invalid.argument });
+    const error: GraphQLError = graphqlErrorFrom(refused, context?.acceptLanguage, {
       nodes: [invalid.node],
       path: undefined,
     });

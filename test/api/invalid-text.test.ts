@@ -219,6 +219,18 @@ describe('the refusal', () => {
     expect(body.errors[0]!.message).toBe('« createMemory.content » contient un caractère interdit dans un texte (U+0000 ou un demi-codet UTF-16 isolé).');
   });
 
+  test('without credentials, a field that needs them is UNAUTHENTICATED first; a public one still names the text', async () => {
+    const anonymous = (query: string, variables: Record<string, unknown>) =>
+      fetch(`${gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: jsonBody(query, variables),
+      }).then((response) => response.json() as Promise<{ errors: Array<{ extensions: { code: string } }> }>);
+    expect((await anonymous(CREATE_MEMORY, { content: NUL })).errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
+    const publicField = await anonymous(/* GraphQL */ `query ($id: ID!) { model(id: $id) { id } }`, { id: HIGH });
+    expect(publicField.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+  });
+
   test('also ends a subscription over SSE, and nothing is stored', async () => {
     const before = await stored();
     const response = await fetch(`${gateway.url}/graphql`, {
