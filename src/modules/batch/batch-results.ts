@@ -1,11 +1,9 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { httpStatusByCode, unauthenticated, UserFacingError, forbidden } from '../../lib/errors.js';
-import { headersFromConnection } from '../../lib/headers.js';
-import { localize } from '../../graphql/messages.js';
+import { UserFacingError } from '../../lib/errors.js';
 import { decodeGlobalId } from '../../graphql/global-id.js';
 import type { Services } from '../../services.js';
-import { actorOf, viewerMay } from '../identity/actor.js';
+import { serveAuthenticatedGet } from '../identity/authenticated-get.js';
 import { isFinished } from './batch.service.js';
 
 export const BATCH_RESULTS_PATH = /^\/batches\/([A-Za-z0-9_-]+)\/results\/?$/;
@@ -15,25 +13,12 @@ export const BATCH_RESULTS_PATH = /^\/batches\/([A-Za-z0-9_-]+)\/results\/?$/;
  * in submission order, with the caller's usual credentials. Only the owner
  * sees a job; a job still running is 409.
  */
-export async function serveBatchResults(services: Services, request: IncomingMessage, response: ServerResponse, globalId: string) {
-  const headers = headersFromConnection(undefined, request.headers);
-  const fail = (error: UserFacingError, status = httpStatusByCode[error.code]) => {
-    response.writeHead(status, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ error: { code: error.code, message: localize(error.messageKey, error.params, headers('accept-language')) } }));
-  };
-  try {
-    if (request.method !== 'GET') {
-      response.writeHead(405, { allow: 'GET' }).end();
-      return;
-    }
-    const viewer = await services.identity.resolveViewer(headers);
-    if (!viewer) return fail(unauthenticated());
-    if (!viewerMay(viewer, 'read')) return fail(forbidden('auth.forbidden'));
+export function serveBatchResults(services: Services, request: IncomingMessage, response: ServerResponse, globalId: string) {
+  return serveAuthenticatedGet(services, request, response, 'batch results', async ({ actor, refuse }) => {
     const decoded = decodeGlobalId(globalId);
-    const job =
-      decoded.typename === 'BatchJob' ? await services.db.prisma.batchJob.findFirst({ where: { id: decoded.id, ownerId: actorOf(viewer).userId } }) : null;
-    if (!job) return fail(new UserFacingError('NOT_FOUND', 'notFound', { what: 'BatchJob', id: globalId }));
-    if (!isFinished(job)) return fail(new UserFacingError('BAD_USER_INPUT', 'batch.notFinished', { status: job.status }), 409);
+    const job = decoded.typename === 'BatchJob' ? await services.db.prisma.batchJob.findFirst({ where: { id: decoded.id, ownerId: actor.userId } }) : null;
+    if (!job) return refuse(new UserFacingError('NOT_FOUND', 'notFound', { what: 'BatchJob', id: globalId }));
+    if (!isFinished(job)) return refuse(new UserFacingError('BAD_USER_INPUT', 'batch.notFinished', { status: job.status }), 409);
 
     response.writeHead(200, { 'content-type': 'application/jsonl; charset=utf-8', 'content-disposition': `attachment; filename="batch-${globalId}.jsonl"` });
     for await (const item of services.batch.results(job)) {
@@ -49,10 +34,5 @@ export async function serveBatchResults(services: Services, request: IncomingMes
       if (!response.write(`${JSON.stringify(line)}\n`)) await once(response, 'drain');
     }
     response.end();
-  } catch (error) {
-    if (response.headersSent) return response.destroy(error as Error);
-    if (error instanceof UserFacingError) return fail(error);
-    services.logger.error({ err: error }, 'serving batch results failed');
-    response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'INTERNAL_SERVER_ERROR' } }));
-  }
+  });
 }

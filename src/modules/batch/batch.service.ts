@@ -4,6 +4,7 @@ import type { Config } from '../../lib/config.js';
 import { badInput, notFound, UserFacingError } from '../../lib/errors.js';
 import { providerFailure } from '../../lib/llm/provider-errors.js';
 import type { ProviderRegistry } from '../../lib/llm/provider-registry.js';
+import { createWorkLoop } from '../../lib/work-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import { countTokens } from '../../lib/tokens.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
@@ -46,9 +47,12 @@ export const isFinished = (job: Pick<BatchJob, 'status'>) => (finished as readon
  */
 export function createBatchService(deps: BatchDeps) {
   const { prisma, config, catalog, credits } = deps;
-  let wake: (() => void) | undefined;
-  let stopping = false;
-  let loop: Promise<void> | undefined;
+  const worker = createWorkLoop({
+    claimNext: () => claimNext(),
+    run: (job: BatchJob) => runJob(job),
+    pollMs: config.batchPollMs,
+    onError: (error, job) => deps.logger.error({ err: error, jobId: job?.id }, 'batch worker failed'),
+  });
 
   function validate(actor: Actor, input: BatchInput): CatalogModel {
     const model = catalog.requireChatModel(input.model, actor.tier);
@@ -260,7 +264,7 @@ export function createBatchService(deps: BatchDeps) {
     );
     const inFlight = new Set<Promise<void>>();
     try {
-      while (!aborter.signal.aborted && !stopping) {
+      while (!aborter.signal.aborted && !worker.stopping) {
         if (inFlight.size >= config.batchConcurrency) {
           await Promise.race(inFlight);
           continue;
@@ -285,7 +289,7 @@ export function createBatchService(deps: BatchDeps) {
     } finally {
       clearInterval(heartbeat);
     }
-    if (stopping && !aborter.signal.aborted) {
+    if (worker.stopping && !aborter.signal.aborted) {
       // Shutting down mid-job: hand it back so another instance (or the next start) continues.
       await prisma.batchJob.updateMany({ where: { id: job.id, claimedBy: deps.instanceId, status: 'RUNNING' }, data: { status: 'QUEUED', claimedBy: null } });
       return;
@@ -296,28 +300,6 @@ export function createBatchService(deps: BatchDeps) {
       where: { id: job.id, status: 'RUNNING', claimedBy: deps.instanceId },
       data: { status: current.completed === 0 && current.failed > 0 ? 'FAILED' : 'COMPLETED', completedAt: new Date() },
     });
-  }
-
-  async function work() {
-    while (!stopping) {
-      let job: BatchJob | null = null;
-      try {
-        job = await claimNext();
-        if (job) await runJob(job);
-      } catch (error) {
-        deps.logger.error({ err: error, jobId: job?.id }, 'batch worker failed');
-      }
-      if (!job && !stopping) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, config.batchPollMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
-    }
   }
 
   return {
@@ -341,7 +323,7 @@ export function createBatchService(deps: BatchDeps) {
         });
         return created;
       });
-      wake?.();
+      worker.wake();
       return job;
     },
 
@@ -369,15 +351,8 @@ export function createBatchService(deps: BatchDeps) {
     },
 
     /** Starts this instance's worker: it claims one job at a time and runs its requests `batchConcurrency` at once. */
-    start() {
-      loop ??= work();
-    },
-
-    async stop() {
-      stopping = true;
-      wake?.();
-      await loop;
-    },
+    start: worker.start,
+    stop: worker.stop,
   };
 }
 

@@ -3,6 +3,7 @@ import { Prisma, type KnowledgeDocument, type PrismaClient } from '../../generat
 import type { KnowledgeQuota, TierName } from '../../lib/config.js';
 import type { Logger } from '../../lib/logger.js';
 import { countTokens } from '../../lib/tokens.js';
+import { createWorkLoop } from '../../lib/work-loop.js';
 import type { EmbeddingsService } from '../search/embeddings.service.js';
 import { type Chunk, chunkText } from './chunking.js';
 import { KNOWLEDGE_DIMENSIONS, type VectorIndex } from './vector-index.js';
@@ -40,9 +41,12 @@ const ROWS_PER_INSERT = 200;
 export function createIndexer(deps: IndexerDeps) {
   const { prisma } = deps;
   const maxAttempts = deps.maxAttempts ?? 3;
-  let wake: (() => void) | undefined;
-  let stopping = false;
-  let loop: Promise<void> | undefined;
+  const worker = createWorkLoop({
+    claimNext: () => claimNext(),
+    run: (document: KnowledgeDocument) => indexDocument(document),
+    pollMs: deps.pollMs,
+    onError: (error, document) => deps.logger.error({ err: error, documentId: document?.id }, 'knowledge indexer failed'),
+  });
 
   const claimable = (staleBefore: Date) => ({ OR: [{ status: 'QUEUED' as const }, { status: 'INDEXING' as const, heartbeatAt: { lt: staleBefore } }] });
 
@@ -137,38 +141,10 @@ export function createIndexer(deps: IndexerDeps) {
     }
   }
 
-  async function work() {
-    while (!stopping) {
-      let document: KnowledgeDocument | null = null;
-      try {
-        document = await claimNext();
-        if (document) await indexDocument(document);
-      } catch (error) {
-        deps.logger.error({ err: error, documentId: document?.id }, 'knowledge indexer failed');
-      }
-      if (!document && !stopping) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, deps.pollMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
-    }
-  }
-
   return {
-    wake: () => wake?.(),
-    start() {
-      loop ??= work();
-    },
-    async stop() {
-      stopping = true;
-      wake?.();
-      await loop;
-    },
+    wake: worker.wake,
+    start: worker.start,
+    stop: worker.stop,
     /** Indexes what is waiting now and returns (for scripts and tests that run no loop). */
     async drain() {
       for (let document = await claimNext(); document; document = await claimNext()) await indexDocument(document);
