@@ -21,6 +21,8 @@ const chatInsteadOfWrite: Record<string, string> = {
   synthesizeSpeech: 'text to speech by a model',
   createEphemeralKey: 'opens a realtime model session',
   stopGeneration: 'stops model replies (write allows it too)',
+  submitToolResults: 'continues a model reply with the results of its tool calls',
+  generateImage: 'asks an image model for images',
 };
 
 const mutationType = schema.getMutationType()!;

@@ -24,7 +24,8 @@ builder.mutationField('exportConversation', (t) =>
   t.field({
     type: ExportedDocumentRef,
     description: "A conversation, or one reply of it, as a PDF, Markdown or JSON document (the seeds' is_agent_input PDF).",
-    authScopes: { caller: true },
+    // It stores a file (until it expires), so a key needs `write`, as for every change.
+    authScopes: { writer: true },
     args: {
       id: t.arg.globalID({ required: true, for: [ConversationRef] }),
       format: t.arg({ type: ExportFormatEnum, required: true }),
