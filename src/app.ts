@@ -11,7 +11,7 @@ import { useGraphQLSSESingleConnection } from './graphql/graphql-sse.js';
 import { graphqlErrorFrom, useClientErrors } from './graphql/errors.js';
 import { graphiqlDefaultQuery } from './graphql/graphiql.js';
 import { useOperationLog } from './graphql/logging.js';
-import { useUploadLimits } from './graphql/uploads.js';
+import { MAX_MULTIPART_BYTES, useUploadLimits } from './graphql/uploads.js';
 import { useValidTextArguments } from './graphql/text-arguments.js';
 import { useQueryLimits } from './graphql/limits.js';
 import { useSharedEventResults } from './graphql/shared-events.js';
@@ -71,6 +71,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    maxRequestBodySize: MAX_MULTIPART_BYTES,
     maskedErrors: { isDev: false },
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),

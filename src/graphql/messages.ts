@@ -75,6 +75,7 @@ export const en: Catalog = {
   'feedback.comment': 'A feedback comment is at most {max} characters.',
   'usage.othersNeedOperator': "Only operators may read another user's usage.",
   'files.tooLarge': 'A file may be at most {limit} bytes.',
+  'files.requestTooLarge': 'A request with files may carry at most {limit} bytes in all.',
   'files.tooMany': 'At most {limit} files per request.',
   'files.conversationFull': "This conversation's files may total at most {limit} bytes.",
   'files.unsupportedType': 'Files of type {type} are not accepted (accepted: {accepted}).',

@@ -87,6 +87,20 @@ describe('limits', () => {
     expect(await storedBlobs()).toEqual(blobsBefore);
   });
 
+  test("a multipart request past its total limit is the same coded 413, in the caller's language", async () => {
+    const bytes = 13 * 1024 * 1024;
+    const result = await gateway
+      .guest({ 'accept-language': 'fr' })
+      .upload(
+        /* GraphQL */ `mutation ($a: File!, $b: File!) { a: uploadFile(file: $a) { id } b: uploadFile(file: $b) { id } }`,
+        { a: null, b: null },
+        { a: file('a'.repeat(bytes), 'a.txt'), b: file('b'.repeat(bytes), 'b.txt') },
+      );
+    expect(result.status).toBe(413);
+    expect(codeOf(result)).toBe('PAYLOAD_TOO_LARGE');
+    expect(result.errors![0]!.message).toContain('octets');
+  });
+
   test('a DOCX bomb of a few kilobytes is refused before it unpacks past MAX_UNZIPPED_BYTES', async () => {
     const bomb = await docxBomb(8 * 1024 * 1024, { understate: true });
     const result = await gateway.guest().upload(UPLOAD, { file: null }, { file: file(bomb, 'minutes.docx') });

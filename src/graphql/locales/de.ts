@@ -72,6 +72,7 @@ export const de: Record<string, string> = {
   'files.textTooLong': 'Der Text einer Datei darf höchstens {limit} Zeichen lang sein.',
   'files.inflatesTooLarge': 'Ein Dokument darf entpackt höchstens {limit} Bytes groß sein.',
   'files.tooManyPages': 'Ein PDF darf höchstens {limit} Seiten haben.',
+  'files.requestTooLarge': 'Eine Anfrage mit Dateien darf insgesamt höchstens {limit} Bytes enthalten.',
   'files.tooMany': 'Höchstens {limit} Dateien pro Anfrage.',
   'files.conversationFull': 'Die Dateien dieser Unterhaltung dürfen zusammen höchstens {limit} Bytes groß sein.',
   'files.unsupportedType': 'Dateien vom Typ {type} werden nicht angenommen (angenommen: {accepted}).',

@@ -71,6 +71,7 @@ export const es: Record<string, string> = {
   'files.textTooLong': 'El texto de un archivo puede tener como máximo {limit} caracteres.',
   'files.inflatesTooLarge': 'Un documento puede descomprimirse como máximo en {limit} bytes.',
   'files.tooManyPages': 'Un PDF puede tener como máximo {limit} páginas.',
+  'files.requestTooLarge': 'Una solicitud con archivos puede llevar como máximo {limit} bytes en total.',
   'files.tooMany': 'Como máximo {limit} archivos por solicitud.',
   'files.conversationFull': 'Los archivos de esta conversación pueden sumar como máximo {limit} bytes.',
   'files.unsupportedType': 'No se aceptan archivos de tipo {type} (se aceptan: {accepted}).',

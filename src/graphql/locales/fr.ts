@@ -72,6 +72,7 @@ export const fr: Record<string, string> = {
   'files.textTooLong': "Le texte d'un fichier peut faire au plus {limit} caractères.",
   'files.inflatesTooLarge': 'Un document peut se décompresser en au plus {limit} octets.',
   'files.tooManyPages': 'Un PDF peut avoir au plus {limit} pages.',
+  'files.requestTooLarge': 'Une requête avec des fichiers peut contenir au plus {limit} octets en tout.',
   'files.tooMany': 'Au plus {limit} fichiers par requête.',
   'files.conversationFull': 'Les fichiers de cette conversation ne peuvent dépasser {limit} octets au total.',
   'files.unsupportedType': 'Les fichiers de type {type} ne sont pas acceptés (acceptés : {accepted}).',
