@@ -145,7 +145,8 @@ describe('a conversation as a document', () => {
 
     const opened = await alice.execute(EXPORT, { id: conversationId, format: 'MARKDOWN', secret });
     expect(opened.errors).toBeUndefined();
-    const text = new TextDecoder().decode((await download(opened.data.exportConversation.url, alice.headers)).bytes);
+    // Stored sealed: the download opens with the same secret.
+    const text = new TextDecoder().decode((await download(opened.data.exportConversation.url, { ...alice.headers, 'x-encryption-secret': secret })).bytes);
     expect(text).toContain('Remember BLUEBIRD');
     expect(text).toContain('MARMALADE');
     const rows = await gateway.app.services.db.prisma.uploadedFile.findMany({ where: { ownerId: alice.id } });

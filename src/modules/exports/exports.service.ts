@@ -2,7 +2,8 @@ import type { PrismaClient } from '../../generated/prisma/client.js';
 import { badInput, notFound } from '../../lib/errors.js';
 import type { ConversationAccessService } from '../encryption/conversation-access.js';
 import type { EncryptionService, UnlockedKeys } from '../encryption/encryption.service.js';
-import type { FilesService } from '../files/files.service.js';
+import { bytesSealer } from '../encryption/sealed-bytes.js';
+import type { FilesService, SealedStorage } from '../files/files.service.js';
 import type { Actor } from '../identity/actor.js';
 import type { UsageService } from '../usage/usage.service.js';
 import { type ExportDocument, type ExportMessage, renderJson, renderMarkdown, renderPdf } from './export-render.js';
@@ -45,10 +46,10 @@ export function createExportsService(deps: ExportsDeps) {
     return question ? [question, reply] : [reply];
   }
 
-  async function documentOf(actor: Actor, conversationId: string, messageId: string | null, secret: string | null | undefined): Promise<ExportDocument> {
+  async function documentOf(actor: Actor, conversationId: string, messageId: string | null, secret: string | null | undefined) {
     const conversation = await prisma.conversation.findFirst({ where: { id: conversationId, ownerId: actor.userId } });
     if (!conversation) throw notFound('Conversation', conversationId);
-    const { keys } = await deps.access.forPrivacy(actor, conversation.privacy, secret);
+    const { keys, seal } = await deps.access.forPrivacy(actor, conversation.privacy, secret);
     const messages: ExportMessage[] = [];
     for (const message of await messagesOf(conversation.id, messageId)) {
       const files = message.attachments.map((attachment) => attachment.file);
@@ -66,12 +67,15 @@ export function createExportsService(deps: ExportsDeps) {
         attachments: files.map((file) => file.filename),
       });
     }
-    return { title: await readable(conversation.title, conversation.privacy, keys), exportedAt: new Date(), messages };
+    const document: ExportDocument = { title: await readable(conversation.title, conversation.privacy, keys), exportedAt: new Date(), messages };
+    // An encrypted conversation's export is stored under its key, like its messages.
+    const sealed: SealedStorage | null = conversation.privacy === 'PUBLIC' ? null : { conversationId: conversation.id, seal: bytesSealer(seal) };
+    return { document, sealed };
   }
 
   return {
     async export(actor: Actor, input: { conversationId: string; format: ExportFormat; messageId?: string | null; secret?: string | null }) {
-      const document = await documentOf(actor, input.conversationId, input.messageId ?? null, input.secret);
+      const { document, sealed } = await documentOf(actor, input.conversationId, input.messageId ?? null, input.secret);
       const format = FORMATS[input.format];
       const bytes = await format.render(document);
       const safeTitle =
@@ -80,7 +84,7 @@ export function createExportsService(deps: ExportsDeps) {
           .trim()
           .slice(0, 80) || 'conversation';
       // No extracted copy of the text: for an encrypted conversation that would be its plaintext in a database column.
-      const file = await deps.files.saveGenerated(actor, bytes, `${safeTitle}.${format.extension}`, null, { extract: false });
+      const file = await deps.files.saveGenerated(actor, bytes, `${safeTitle}.${format.extension}`, null, { extract: false, sealed });
       await deps.usage.record({ actor, modelId: `export-${format.extension}`, action: 'EXPORT', cost: 0, success: true });
       return file;
     },

@@ -26,6 +26,12 @@ export const IMAGE_TOKENS = 765;
 const tooLarge = (limit: number, what: 'file' | 'conversation') =>
   new UserFacingError('PAYLOAD_TOO_LARGE', what === 'file' ? 'files.tooLarge' : 'files.conversationFull', { limit }, { limit });
 
+/** Bytes kept sealed under a conversation's key; their row records the plaintext's type and size. */
+export interface SealedStorage {
+  conversationId: string;
+  seal: (plaintext: Uint8Array) => Promise<Uint8Array>;
+}
+
 export const isImage = (file: Pick<UploadedFile, 'mimeType'>) => acceptedTypes[file.mimeType] === 'image';
 
 export function createFilesService(prisma: PrismaClient, store: FileStore, limits: FileLimits, logger: Logger) {
@@ -41,12 +47,21 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
     }
   }
 
-  async function save(actor: Actor, bytes: Uint8Array, filename: string, conversationId: string | null, extract = true): Promise<UploadedFile> {
+  async function save(
+    actor: Actor,
+    bytes: Uint8Array,
+    filename: string,
+    conversationId: string | null,
+    extract = true,
+    sealed: SealedStorage | null = null,
+  ): Promise<UploadedFile> {
     const { mimeType, kind } = await detectType(bytes, filename);
-    const { text, tokenCount } = extract ? await extractOffThread({ bytes, kind, limits: limits.extraction }) : { text: null, tokenCount: 0 };
+    const { text, tokenCount } = extract && !sealed ? await extractOffThread({ bytes, kind, limits: limits.extraction }) : { text: null, tokenCount: 0 };
     if (conversationId) await checkConversationRoom(conversationId, bytes.byteLength);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    if (!(await store.has(sha256))) await store.put(sha256, bytes);
+    // The store is addressed by the hash of what it holds: sealed bytes (a fresh IV each time) never share a copy with plaintext ones.
+    const stored = sealed ? await sealed.seal(bytes) : bytes;
+    const sha256 = createHash('sha256').update(stored).digest('hex');
+    if (!(await store.has(sha256))) await store.put(sha256, stored);
     try {
       return await prisma.uploadedFile.create({
         data: {
@@ -58,6 +73,7 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
           sha256,
           text,
           tokenCount: tokenCount ?? IMAGE_TOKENS,
+          sealedFor: sealed?.conversationId ?? null,
           expiresAt: conversationId ? null : new Date(Date.now() + limits.ttlMinutes * 60_000),
         },
       });
@@ -96,11 +112,19 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
       return { text, mimeType: fetched.mimeType, finalUrl: fetched.finalUrl };
     },
 
-    /** Bytes the gateway made for the caller (generated images, exports), kept like an upload; `extract: false` keeps no text of them in the database. */
-    saveGenerated: (actor: Actor, bytes: Uint8Array, filename: string, conversationId: string | null, options: { extract?: boolean } = {}) =>
-      save(actor, bytes, filename, conversationId, options.extract ?? true),
+    /**
+     * Bytes the gateway made for the caller (generated images, exports), kept like an upload; `extract: false` keeps no text
+     * of them in the database, `sealed` stores them sealed under a conversation's key (and keeps no text either).
+     */
+    saveGenerated: (
+      actor: Actor,
+      bytes: Uint8Array,
+      filename: string,
+      conversationId: string | null,
+      options: { extract?: boolean; sealed?: SealedStorage | null } = {},
+    ) => save(actor, bytes, filename, conversationId, options.extract ?? true, options.sealed ?? null),
 
-    /** A file of the caller's and its bytes, for downloading; another user's file is not found. */
+    /** A file of the caller's and its bytes as stored (sealed when `sealedFor` is set), for downloading; another user's file is not found. */
     async download(actor: Actor, id: string): Promise<{ file: UploadedFile; bytes: Buffer } | null> {
       const file = await prisma.uploadedFile.findFirst({ where: { id, ownerId: actor.userId } });
       return file ? { file, bytes: await store.get(file.sha256) } : null;

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "UploadedFile" ADD COLUMN     "sealedFor" TEXT;
+
