@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { forbidden, httpStatusByCode, unauthenticated, UserFacingError } from '../../lib/errors.js';
-import { headersFromConnection } from '../../lib/headers.js';
-import { localize } from '../../graphql/messages.js';
+import { UserFacingError } from '../../lib/errors.js';
 import { decodeGlobalId } from '../../graphql/global-id.js';
 import type { Services } from '../../services.js';
 import { openSealedBytes } from '../encryption/sealed-bytes.js';
-import { actorOf, viewerMay } from '../identity/actor.js';
+import { serveAuthenticatedGet } from '../identity/authenticated-get.js';
 
 export const FILE_DOWNLOAD_PATH = /^\/files\/([A-Za-z0-9_-]+)\/?$/;
 
@@ -18,30 +16,14 @@ export const fileDownloadUrl = (origin: string, globalId: string) => `${origin}/
  * file; anyone else gets the same 404 as for a file that never existed. A file
  * sealed for an encrypted conversation opens with the x-encryption-secret header.
  */
-export async function serveFileDownload(services: Services, request: IncomingMessage, response: ServerResponse, globalId: string) {
-  const headers = headersFromConnection(undefined, request.headers);
-  const fail = (error: UserFacingError) => {
-    response.writeHead(httpStatusByCode[error.code], { 'content-type': 'application/json' });
-    response.end(
-      JSON.stringify({
-        error: { ...error.extensions, code: error.code, key: error.messageKey, message: localize(error.messageKey, error.params, headers('accept-language')) },
-      }),
-    );
-  };
-  try {
-    if (request.method !== 'GET') {
-      response.writeHead(405, { allow: 'GET' }).end();
-      return;
-    }
-    const viewer = await services.identity.resolveViewer(headers);
-    if (!viewer) return fail(unauthenticated());
-    if (!viewerMay(viewer, 'read')) return fail(forbidden('auth.forbidden'));
+export function serveFileDownload(services: Services, request: IncomingMessage, response: ServerResponse, globalId: string) {
+  return serveAuthenticatedGet(services, request, response, 'a file', async ({ actor, headers, refuse }) => {
     const decoded = decodeGlobalId(globalId);
-    const found = decoded.typename === 'UploadedFile' ? await services.files.download(actorOf(viewer), decoded.id) : null;
-    const missing = () => fail(new UserFacingError('NOT_FOUND', 'notFound', { what: 'UploadedFile', id: globalId }));
+    const found = decoded.typename === 'UploadedFile' ? await services.files.download(actor, decoded.id) : null;
+    const missing = () => refuse(new UserFacingError('NOT_FOUND', 'notFound', { what: 'UploadedFile', id: globalId }));
     if (!found) return missing();
     const bytes = found.file.sealedFor
-      ? await openSealedBytes({ ...services, prisma: services.db.prisma }, actorOf(viewer), found.file.sealedFor, found.bytes, headers('x-encryption-secret'))
+      ? await openSealedBytes({ ...services, prisma: services.db.prisma }, actor, found.file.sealedFor, found.bytes, headers('x-encryption-secret'))
       : found.bytes;
     if (!bytes) return missing();
     response.writeHead(200, {
@@ -52,10 +34,5 @@ export async function serveFileDownload(services: Services, request: IncomingMes
       'cache-control': 'private, no-store',
     });
     response.end(bytes);
-  } catch (error) {
-    if (response.headersSent) return response.destroy(error as Error);
-    if (error instanceof UserFacingError) return fail(error);
-    services.logger.error({ err: error }, 'serving a file failed');
-    response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'INTERNAL_SERVER_ERROR' } }));
-  }
+  });
 }

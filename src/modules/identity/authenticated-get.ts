@@ -28,7 +28,8 @@ export async function serveAuthenticatedGet(
   const headers = headersFromConnection(undefined, request.headers);
   const fail = (error: UserFacingError, status = httpStatusByCode[error.code]) => {
     response.writeHead(status, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ error: { code: error.code, message: localize(error.messageKey, error.params, headers('accept-language')) } }));
+    const message = localize(error.messageKey, error.params, headers('accept-language'));
+    response.end(JSON.stringify({ error: { ...error.extensions, code: error.code, key: error.messageKey, message } }));
   };
   try {
     if (request.method !== 'GET') {
