@@ -48,7 +48,7 @@ export function createMessageVectors(prisma: PrismaClient, embeddings: Embedding
   }
 
   return {
-    async queryVector(actor: Actor, query: string): Promise<number[] | null> {
+    async queryVector(actor: Pick<Actor, 'userId' | 'billedUserId' | 'apiKeyId'>, query: string): Promise<number[] | null> {
       const [vector] = (await embeddings.embed(actor, [query], { dimensions: KNOWLEDGE_DIMENSIONS })) ?? [];
       return vector?.length === KNOWLEDGE_DIMENSIONS ? vector : null;
     },
