@@ -14,13 +14,14 @@ afterAll(async () => {
   await gateway?.close();
 });
 
-async function unembedded(): Promise<number> {
+async function unembedded(privacy: 'PUBLIC' | 'PRIVATE_ENCRYPTED'): Promise<number> {
   const [row] = await gateway.app.services.db.prisma.$queryRaw<Array<{ count: number }>>`
-    SELECT count(*)::int AS count FROM "Message" WHERE embedding IS NULL AND content <> ''`;
+    SELECT count(*)::int AS count FROM "Message" m JOIN "Conversation" c ON c.id = m."conversationId"
+    WHERE m.embedding IS NULL AND m.content <> '' AND c.privacy::text = ${privacy}`;
   return row!.count;
 }
 
-test('a message older than the newest 5,000 is found first, once the startup pass has embedded what was stored before', async () => {
+test('a message older than the newest 5,000 is found first, once the startup pass has embedded what was stored before (never an encrypted conversation)', async () => {
   const alice = await gateway.user({ tier: 'BASIC' });
   const prisma = gateway.app.services.db.prisma;
   const conversation = await prisma.conversation.create({ data: { ownerId: alice.id, title: 'A long history' } });
@@ -34,11 +35,15 @@ test('a message older than the newest 5,000 is found first, once the startup pas
   }));
   await prisma.message.create({ data: { conversationId: conversation.id, role: 'USER', content: PHRASE } });
   await prisma.message.createMany({ data: newer });
+  const sealed = await prisma.conversation.create({ data: { ownerId: alice.id, title: 'Sealed', privacy: 'PRIVATE_ENCRYPTED' } });
+  await prisma.message.create({ data: { conversationId: sealed.id, role: 'USER', content: 'sealed bytes' } });
 
   // What an instance does when it starts.
   await gateway.app.services.search.stopBackfill();
   gateway.app.services.search.startBackfill();
-  await eventually(async () => (await unembedded()) === 0, 120_000);
+  await eventually(async () => (await unembedded('PUBLIC')) === 0, 120_000);
+  // Encrypted conversations never join the index.
+  expect(await unembedded('PRIVATE_ENCRYPTED')).toBe(1);
 
   const hits = (await alice.execute(SEARCH_MESSAGES, { query: 'zeppelin hangar teal', first: 5 })).data.searchMessages;
   expect(hits[0].message.content).toBe(PHRASE);
