@@ -274,6 +274,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
           baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
           services.batch.start();
           services.indexer.start();
+          services.search.startBackfill();
           logger.info({ url: `${baseUrl}/graphql`, database: services.db.kind, demo: services.registry.usingDemo }, 'gateway listening');
           resolve(baseUrl);
         });
@@ -286,7 +287,7 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Connections that are not mid-request (idle keep-alives, peers that never sent a byte) go now.
       server.closeIdleConnections();
-      await Promise.all([services.chat.shutdown(config.shutdownGraceMs), services.batch.stop(), services.indexer.stop()]);
+      await Promise.all([services.chat.shutdown(config.shutdownGraceMs), services.batch.stop(), services.indexer.stop(), services.search.stopBackfill()]);
       // Subscribers get a moment to receive the MessageFinished of replies stopped by the shutdown.
       await waitUntil(() => services.chat.followerCount() === 0, 2_000);
       // A peer that stopped reading never completes the close handshake; after a second its socket is ended.

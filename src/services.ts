@@ -46,6 +46,7 @@ import { createIndexer, type Indexer } from './modules/knowledge/indexer.js';
 import { createKnowledgeSearch } from './modules/knowledge/knowledge-search.js';
 import { createKnowledgeService, type KnowledgeService } from './modules/knowledge/knowledge.service.js';
 import { detectVectorIndex, type VectorIndex } from './modules/knowledge/vector-index.js';
+import { createMessageVectors } from './modules/search/message-vectors.js';
 
 /** Everything an operation may use, built once per server. */
 export interface Services {
@@ -144,7 +145,8 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   const usage = createUsageService(db.prisma, catalog, logger);
   const embeddings = createEmbeddingsService(registry, catalog, usage, config.embeddingModel ?? defaultEmbeddingModel(registry));
   const memories = createMemoriesService({ prisma: db.prisma, credits, usage, embeddings, memoryCreditCost: config.memoryCreditCost });
-  const search = createSearchService(db.prisma, embeddings, logger);
+  const vectorIndex = await detectVectorIndex(db.prisma);
+  const search = createSearchService(db.prisma, embeddings, createMessageVectors(db.prisma, embeddings, vectorIndex, logger), logger);
   const store = await fileStore(config);
   const files = createFilesService(
     db.prisma,
@@ -175,7 +177,6 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     databasePool: () => db.poolStats(),
   });
   const instanceId = randomUUID();
-  const vectorIndex = await detectVectorIndex(db.prisma);
   const indexer = createIndexer({
     prisma: db.prisma,
     embeddings,

@@ -26,11 +26,14 @@ export function createEmbeddingsService(registry: ProviderRegistry, catalog: Cat
     available: Boolean(model && client),
     modelId: model?.id ?? null,
 
-    /** `dimensions` asks for vectors of that length (OpenAI's text-embedding-3 models and the demo shorten them). */
+    /**
+     * `dimensions` asks for vectors of that length (OpenAI's text-embedding-3 models and the demo shorten them);
+     * `unmetered` records no usage (re-embedding texts their owner already paid for).
+     */
     async embed(
       actor: Pick<Actor, 'userId' | 'billedUserId' | 'apiKeyId'>,
       texts: string[],
-      options: { action?: 'EMBEDDING' | 'INDEXING'; dimensions?: number } = {},
+      options: { action?: 'EMBEDDING' | 'INDEXING'; dimensions?: number; unmetered?: boolean } = {},
     ): Promise<number[][] | null> {
       if (!model || !client || texts.length === 0) return null;
       const action = options.action ?? 'EMBEDDING';
@@ -42,18 +45,19 @@ export function createEmbeddingsService(registry: ProviderRegistry, catalog: Cat
           ...(options.dimensions ? { dimensions: options.dimensions } : {}),
         });
         const tokens = response.usage?.prompt_tokens ?? 0;
-        await usage.record({
-          actor,
-          modelId: model.id,
-          action,
-          inputTokens: tokens,
-          cost: catalog.costOf(model, tokens, 0),
-          success: true,
-          latencyMs: Date.now() - startedAt,
-        });
+        if (!options.unmetered)
+          await usage.record({
+            actor,
+            modelId: model.id,
+            action,
+            inputTokens: tokens,
+            cost: catalog.costOf(model, tokens, 0),
+            success: true,
+            latencyMs: Date.now() - startedAt,
+          });
         return response.data.sort((a, b) => a.index - b.index).map((item) => item.embedding);
       } catch (error) {
-        await usage.record({ actor, modelId: model.id, action, cost: 0, success: false, latencyMs: Date.now() - startedAt });
+        if (!options.unmetered) await usage.record({ actor, modelId: model.id, action, cost: 0, success: false, latencyMs: Date.now() - startedAt });
         throw error;
       }
     },

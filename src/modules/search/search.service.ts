@@ -3,6 +3,7 @@ import { badInput } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Actor } from '../identity/actor.js';
 import type { EmbeddingsService } from './embeddings.service.js';
+import type { MessageVectors } from './message-vectors.js';
 
 export interface MessageMatch {
   messageId: string;
@@ -18,22 +19,13 @@ function excerpt(content: string, length = 160): string {
   return flat.length > length ? `${flat.slice(0, length - 1)}…` : flat;
 }
 
-export function createSearchService(prisma: PrismaClient, embeddings: EmbeddingsService, logger: Logger) {
-  /** Every message of the caller's readable conversations, ranked by cosine distance in the database. */
+export function createSearchService(prisma: PrismaClient, embeddings: EmbeddingsService, vectors: MessageVectors, logger: Logger) {
+  /** Every message of the caller's public conversations, nearest first on the vector index. */
   async function semanticMatches(actor: Actor, query: string, conversationId: string | null, limit: number): Promise<MessageMatch[]> {
-    const [vector] = (await embeddings.embed(actor, [query])) ?? [];
+    const vector = await vectors.queryVector(actor, query);
     if (!vector) return [];
-    const rows = await prisma.$queryRaw<Array<{ id: string; conversationId: string; content: string; distance: number }>>`
-      SELECT m.id, m."conversationId", m.content, cosine_distance(m.embedding, ${vector}::float8[]) AS distance
-      FROM "Message" m JOIN "Conversation" c ON c.id = m."conversationId"
-      WHERE c."ownerId" = ${actor.userId}
-        AND c.privacy = 'PUBLIC'
-        AND (${conversationId}::text IS NULL OR m."conversationId" = ${conversationId})
-        AND cardinality(m.embedding) > 0
-        AND cosine_distance(m.embedding, ${vector}::float8[]) < 1
-      ORDER BY distance, m.position DESC
-      LIMIT ${limit}`;
-    return rows.map((row) => ({ messageId: row.id, conversationId: row.conversationId, score: 1 - Number(row.distance), snippet: excerpt(row.content) }));
+    const rows = await vectors.nearest(actor.userId, conversationId, vector, limit);
+    return rows.map((row) => ({ messageId: row.id, conversationId: row.conversationId, score: 1 - row.distance, snippet: excerpt(row.content) }));
   }
 
   /** PostgreSQL full-text search (tsvector), in PGlite as in the server. */
@@ -51,6 +43,9 @@ export function createSearchService(prisma: PrismaClient, embeddings: Embeddings
       LIMIT ${limit}`;
     return rows.map((row) => ({ messageId: row.id, conversationId: row.conversationId, score: Number(row.score), snippet: row.snippet }));
   }
+
+  let backfill: AbortController | undefined;
+  let backfilling: Promise<void> = Promise.resolve();
 
   function validate(query: string, first: number | null | undefined): number {
     if (!query.trim() || query.length > 500) throw badInput('search.query', { max: 500 });
@@ -84,19 +79,27 @@ export function createSearchService(prisma: PrismaClient, embeddings: Embeddings
     async index(actor: Actor, messageIds: string[]): Promise<void> {
       if (!embeddings.available) return;
       try {
-        const pending = await prisma.message.findMany({
-          where: { id: { in: messageIds }, embedding: { isEmpty: true }, NOT: { content: '' } },
-          select: { id: true, content: true },
-        });
-        const vectors = await embeddings.embed(
-          actor,
-          pending.map((message) => message.content),
-        );
-        if (!vectors) return;
-        await prisma.$transaction(pending.map((message, index) => prisma.message.update({ where: { id: message.id }, data: { embedding: vectors[index]! } })));
+        await vectors.store(actor, messageIds);
       } catch (error) {
         logger.warn({ err: error, messageIds }, 'indexing messages for search failed');
       }
+    },
+
+    /** Embeds, in the background, messages stored before the index; stopBackfill ends it. */
+    startBackfill(): void {
+      backfill = new AbortController();
+      const { signal } = backfill;
+      backfilling = vectors.backfill(signal).then(
+        () => undefined,
+        (error: unknown) => {
+          if (!signal.aborted) logger.warn({ err: error }, 'embedding existing messages for search failed; the next start resumes');
+        },
+      );
+    },
+
+    async stopBackfill(): Promise<void> {
+      backfill?.abort();
+      await backfilling;
     },
   };
 }
