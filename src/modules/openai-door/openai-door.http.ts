@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UserFacingError, badInput } from '../../lib/errors.js';
 import { type HeaderSource, headersFromConnection } from '../../lib/headers.js';
 import type { Services } from '../../services.js';
+import { applyCors } from './door-cors.js';
 import { chunkMaker, pendingCallsOf } from './chat-completion-response.js';
 import { internalError, type OpenAIErrorResponse, openAIError, replyFailure } from './openai-errors.js';
 import { createOpenAIDoor, type OpenAIDoor, type StreamedCompletion } from './openai-door.service.js';
@@ -100,6 +101,7 @@ async function route(door: OpenAIDoor, request: IncomingMessage, response: Serve
 export function createOpenAIDoorHandler(services: Services) {
   const door = createOpenAIDoor(services);
   return async (request: IncomingMessage, response: ServerResponse) => {
+    if (applyCors(request, response, services.config.allowedOrigins)) return;
     const headers = headersFromConnection(undefined, request.headers);
     try {
       await route(door, request, response, headers);
