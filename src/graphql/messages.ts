@@ -34,6 +34,9 @@ export const en: Catalog = {
   'openai.required': 'The request needs "{param}".',
   'openai.invalid': '"{param}" has a value this gateway does not accept.',
   'openai.unsupported': '"{param}" is not supported by this gateway yet.',
+  'openai.toolResultsNeedConversation':
+    'Tool results answer a stored reply: send them with the x-conversation-id header of the conversation that called the tools.',
+  'openai.notAwaitingResults': 'The latest reply of this conversation is not waiting for results of these tool calls.',
   'openai.lastMessage': "The last message must be the user's.",
   'openai.badJson': 'The request body must be a JSON object.',
   'openai.noRoute': 'There is no {method} {path}.',

@@ -3,9 +3,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Multipart uploads have their own, per-file limits. */
 export const isMultipart = (request: IncomingMessage) => request.headers['content-type']?.startsWith('multipart/form-data') ?? false;
 
+/** The refusal in the shape the endpoint's clients read: OpenAI's under /v1, GraphQL's elsewhere. */
+function tooLargeBody(url: string | undefined, maxBytes: number) {
+  const message = `Request bodies are limited to ${maxBytes} bytes.`;
+  if (url?.startsWith('/v1/')) return { error: { message, type: 'invalid_request_error', param: null, code: 'request_too_large' } };
+  return { errors: [{ message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] };
+}
+
 export function refuseTooLarge(request: IncomingMessage, response: ServerResponse, maxBytes: number) {
   response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-  response.end(JSON.stringify({ errors: [{ message: `Request bodies are limited to ${maxBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
+  response.end(JSON.stringify(tooLargeBody(request.url, maxBytes)));
   // Whatever else arrives is discarded; the connection closes once the answer is out.
   request.resume();
 }

@@ -33,15 +33,27 @@ test('an unknown model is 404 model_not_found; a model above the tier is 403', a
   expect(pro).toMatchObject({ status: 403, code: 'model_not_allowed' });
 });
 
-test('a key without the chat scope is 403; tools and bad messages are 400 naming the parameter, in the caller language', async () => {
+test('a key without the chat scope is 403; a named tool_choice and bad messages are 400 naming the parameter, in the caller language', async () => {
   const reader = await gateway.user({ tier: 'BASIC', scopes: ['read'] });
   expect(await ask(clientFor(reader.apiKey))).toBeInstanceOf(OpenAI.PermissionDeniedError);
 
   const alice = await gateway.user({ tier: 'BASIC' });
   const client = clientFor(alice.apiKey);
-  const tools = await ask(client, 'fake-a', { tools: [{ type: 'function', function: { name: 'now', parameters: { type: 'object' } } }] });
-  expect(tools).toBeInstanceOf(OpenAI.BadRequestError);
-  expect(tools).toMatchObject({ type: 'invalid_request_error', param: 'tools' });
+  const named = await ask(client, 'fake-a', {
+    tools: [{ type: 'function', function: { name: 'now', parameters: { type: 'object' } } }],
+    tool_choice: { type: 'function', function: { name: 'now' } },
+  });
+  expect(named).toBeInstanceOf(OpenAI.BadRequestError);
+  expect(named).toMatchObject({ type: 'invalid_request_error', param: 'tool_choice' });
+  const results = await ask(client, 'fake-a', {
+    messages: [
+      { role: 'user', content: 'now please' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_0', type: 'function', function: { name: 'now', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'call_0', content: 'noon' },
+    ],
+  });
+  expect(results).toMatchObject({ status: 400, param: 'messages' });
+  expect((results as Error).message).toContain('x-conversation-id');
   const last = await client.chat.completions
     .create({ model: 'fake-a', messages: [{ role: 'assistant', content: 'me first' }] })
     .catch((error: unknown) => error as InstanceType<typeof OpenAI.APIError>);

@@ -27,6 +27,9 @@ export const de: Record<string, string> = {
   'openai.required': 'Die Anfrage braucht „{param}“.',
   'openai.invalid': '„{param}“ hat einen Wert, den dieses Gateway nicht annimmt.',
   'openai.unsupported': '„{param}“ wird von diesem Gateway noch nicht unterstützt.',
+  'openai.toolResultsNeedConversation':
+    'Tool-Ergebnisse beantworten eine gespeicherte Antwort: Senden Sie sie mit dem Header x-conversation-id der Unterhaltung, die die Tools aufgerufen hat.',
+  'openai.notAwaitingResults': 'Die letzte Antwort dieser Unterhaltung wartet nicht auf Ergebnisse dieser Tool-Aufrufe.',
   'openai.lastMessage': 'Die letzte Nachricht muss vom Benutzer sein.',
   'openai.badJson': 'Der Anfragetext muss ein JSON-Objekt sein.',
   'openai.noRoute': 'Es gibt kein {method} {path}.',

@@ -27,6 +27,9 @@ export const es: Record<string, string> = {
   'openai.required': 'La solicitud necesita «{param}».',
   'openai.invalid': '«{param}» tiene un valor que esta pasarela no acepta.',
   'openai.unsupported': 'Esta pasarela aún no admite «{param}».',
+  'openai.toolResultsNeedConversation':
+    'Los resultados de herramientas responden a una respuesta guardada: envíelos con la cabecera x-conversation-id de la conversación que llamó a las herramientas.',
+  'openai.notAwaitingResults': 'La última respuesta de esta conversación no espera resultados de estas llamadas a herramientas.',
   'openai.lastMessage': 'El último mensaje debe ser del usuario.',
   'openai.badJson': 'El cuerpo de la solicitud debe ser un objeto JSON.',
   'openai.noRoute': 'No existe {method} {path}.',

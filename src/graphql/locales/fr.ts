@@ -27,6 +27,9 @@ export const fr: Record<string, string> = {
   'openai.required': 'La requête doit contenir « {param} ».',
   'openai.invalid': '« {param} » a une valeur que cette passerelle n’accepte pas.',
   'openai.unsupported': '« {param} » n’est pas encore pris en charge par cette passerelle.',
+  'openai.toolResultsNeedConversation':
+    'Les résultats d’outils répondent à une réponse enregistrée : envoyez-les avec l’en-tête x-conversation-id de la conversation qui a appelé les outils.',
+  'openai.notAwaitingResults': 'La dernière réponse de cette conversation n’attend pas les résultats de ces appels d’outils.',
   'openai.lastMessage': 'Le dernier message doit être celui de l’utilisateur.',
   'openai.badJson': 'Le corps de la requête doit être un objet JSON.',
   'openai.noRoute': 'Il n’existe pas de {method} {path}.',

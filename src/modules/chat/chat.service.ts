@@ -199,6 +199,11 @@ export function createChatService(deps: ChatDeps) {
 
     submitToolResults: toolResults.submit,
 
+    /** Answers a waiting reply's calls and resolves once the reply that goes on has finished. */
+    async submitToolResultsAndWait(actor: Actor, messageId: string, results: Parameters<typeof toolResults.submit>[2]): Promise<Message> {
+      return (await waitFor([await toolResults.submit(actor, messageId, results)]))[0]!;
+    },
+
     /** Every server tool, with whether this caller may use it. */
     serverTools: (actor: Actor) => serverTools.list({ actor }),
 

@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UserFacingError, badInput } from '../../lib/errors.js';
 import { type HeaderSource, headersFromConnection } from '../../lib/headers.js';
 import type { Services } from '../../services.js';
-import { chunkMaker } from './chat-completion-response.js';
+import { applyCors } from './door-cors.js';
+import { chunkMaker, pendingCallsOf } from './chat-completion-response.js';
 import { internalError, type OpenAIErrorResponse, openAIError, replyFailure } from './openai-errors.js';
 import { createOpenAIDoor, type OpenAIDoor, type StreamedCompletion } from './openai-door.service.js';
 
@@ -63,7 +64,9 @@ async function streamReply(door: OpenAIDoor, response: ServerResponse, streamed:
     await writeEvent(response, replyFailure(reply.errorMessage, reply.errorCode).body);
     return void response.end();
   }
-  await writeEvent(response, chunks.finish());
+  const calls = pendingCallsOf(reply);
+  for (const [index, call] of calls.entries()) await writeEvent(response, chunks.toolCall(call, index));
+  await writeEvent(response, chunks.finish(calls.length ? 'tool_calls' : 'stop'));
   if (streamed.includeUsage) await writeEvent(response, chunks.usage(door.usageOf(reply)));
   await writeEvent(response, '[DONE]');
   response.end();
@@ -98,6 +101,7 @@ async function route(door: OpenAIDoor, request: IncomingMessage, response: Serve
 export function createOpenAIDoorHandler(services: Services) {
   const door = createOpenAIDoor(services);
   return async (request: IncomingMessage, response: ServerResponse) => {
+    if (applyCors(request, response, services.config.allowedOrigins)) return;
     const headers = headersFromConnection(undefined, request.headers);
     try {
       await route(door, request, response, headers);

@@ -7,8 +7,8 @@ import type { CatalogModel } from '../catalog/catalog.types.js';
 import type { MessageEvent } from '../chat/message-events.js';
 import { type Actor, actorOf, type ApiKeyScope, type Viewer, viewerMay } from '../identity/actor.js';
 import { tierAtLeast } from '../identity/tiers.js';
-import { readChatCompletion } from './chat-completion-request.js';
-import { completionOf, modelEntry, usageOf } from './chat-completion-response.js';
+import { type ChatCompletionBody, readChatCompletion } from './chat-completion-request.js';
+import { completionOf, modelEntry, pendingCallsOf, usageOf } from './chat-completion-response.js';
 import { createDoorEmbeddings } from './door-embeddings.js';
 
 export interface StreamedCompletion {
@@ -52,6 +52,23 @@ export function createOpenAIDoor(services: Services) {
     if (model && model.privacy !== 'PUBLIC') throw badInput('openai.unsupported', { param: 'model' }, { param: 'model' });
   }
 
+  /**
+   * The reply that tool messages answer: the conversation's latest, waiting for
+   * exactly those calls. Ownership is checked when the results are submitted.
+   */
+  async function waitingReplyFor(parsed: ChatCompletionBody): Promise<string> {
+    const latest = await prisma.message.findFirst({
+      where: { conversationId: parsed.request.conversationId!, role: 'ASSISTANT' },
+      orderBy: { position: 'desc' },
+    });
+    const pending = latest ? pendingCallsOf(latest).map((call) => call.id) : [];
+    const given = new Set(parsed.toolResults.map((result) => result.toolCallId));
+    if (!latest || pending.length !== given.size || !pending.every((id) => given.has(id))) {
+      throw badInput('openai.notAwaitingResults', {}, { param: 'messages' });
+    }
+    return latest.id;
+  }
+
   const listable = (model: CatalogModel, viewer: Viewer) =>
     catalog.isAvailable(model, viewer.tier) && !model.modalities.includes('realtime') && (model.privacy === 'PUBLIC' || model.modalities.includes('embedding'));
 
@@ -64,6 +81,10 @@ export function createOpenAIDoor(services: Services) {
     async complete(actor: Actor, headers: HeaderSource, body: unknown) {
       const parsed = readChatCompletion(body, conversationOf(headers));
       requirePublicModel(parsed.model);
+      if (parsed.toolResults.length > 0) {
+        const reply = await chat.submitToolResultsAndWait(actor, await waitingReplyFor(parsed), parsed.toolResults);
+        return { conversationId: reply.conversationId, reply, completion: completionOf(reply) };
+      }
       const result = await chat.sendAndWait(actor, parsed.request);
       return { conversationId: result.conversationId, reply: result.replies[0]!, completion: completionOf(result.replies[0]!) };
     },
@@ -72,10 +93,12 @@ export function createOpenAIDoor(services: Services) {
     async stream(actor: Actor, headers: HeaderSource, body: unknown): Promise<StreamedCompletion> {
       const parsed = readChatCompletion(body, conversationOf(headers));
       requirePublicModel(parsed.model);
-      const result = await chat.send(actor, parsed.request);
-      const reply = result.replies[0]!;
+      const reply =
+        parsed.toolResults.length > 0
+          ? await chat.submitToolResults(actor, await waitingReplyFor(parsed), parsed.toolResults)
+          : (await chat.send(actor, parsed.request)).replies[0]!;
       return {
-        conversationId: result.conversationId,
+        conversationId: reply.conversationId,
         includeUsage: parsed.includeUsage,
         model: reply.modelId ?? parsed.model,
         reply,
