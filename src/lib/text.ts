@@ -40,3 +40,10 @@ export function createTextStream(): TextStream {
     },
   };
 }
+
+/** The first `maxLength` UTF-16 units of the text, never cutting a surrogate pair in half (PostgreSQL refuses a lone one). */
+export function truncated(text: string, maxLength: number): string {
+  if (text.length <= maxLength) return text;
+  const cut = text.slice(0, maxLength);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}

@@ -277,6 +277,20 @@ describe('storage', () => {
     expect((await guest.execute(REMOVE, { ids: [one.id, two.id] })).data.removeFiles).toEqual([]);
   });
 
+  test('a conversation id with an empty id part is NOT_FOUND, and nothing is stored', async () => {
+    const rowsBefore = await gateway.app.services.db.prisma.uploadedFile.count();
+    const emptyId = Buffer.from('Conversation:').toString('base64url');
+    const result = await gateway
+      .guest()
+      .upload(
+        /* GraphQL */ `mutation ($file: File!, $c: ID) { uploadFile(file: $file, conversationId: $c) { id } }`,
+        { file: null, c: emptyId },
+        { file: file('notes', 'a.txt') },
+      );
+    expect(codeOf(result)).toBe('NOT_FOUND');
+    expect(await gateway.app.services.db.prisma.uploadedFile.count()).toBe(rowsBefore);
+  });
+
   test('removed files answer with their conversation, read before they were deleted', async () => {
     const guest = gateway.guest();
     const conversation = (await guest.execute(CHAT, { input: { content: 'keep this' } })).data.chat.conversation;

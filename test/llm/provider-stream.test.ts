@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { createChunkReader, type ProviderEvent } from '../../src/lib/llm/provider-stream.js';
-import { createTextStream, toValidText } from '../../src/lib/text.js';
+import { createTextStream, toValidText, truncated } from '../../src/lib/text.js';
 
 function readAll(chunks: unknown[]): ProviderEvent[] {
   const reader = createChunkReader();
@@ -45,6 +45,15 @@ describe('createTextStream', () => {
     expect(stream.push('b')).toBe('\ufffdb');
     expect(stream.push('c\ud83d')).toBe('c');
     expect(stream.flush()).toBe('\ufffd');
+  });
+});
+
+describe('truncated', () => {
+  test('keeps short text whole and never leaves half of a surrogate pair at the cut', () => {
+    expect(truncated('abc', 5)).toBe('abc');
+    expect(truncated('abcdef', 3)).toBe('abc');
+    expect(truncated('ab😀cd', 3)).toBe('ab');
+    expect(truncated('ab😀cd', 4)).toBe('ab😀');
   });
 });
 

@@ -1,4 +1,5 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { truncated } from '../../lib/text.js';
 import type { BatchJob, BatchRequest, PrismaClient } from '../../generated/prisma/client.js';
 import type { Config } from '../../lib/config.js';
 import { badInput, notFound, UserFacingError } from '../../lib/errors.js';
@@ -149,7 +150,7 @@ export function createBatchService(deps: BatchDeps) {
       await finishRequest(job, request, {
         status: 'FAILED',
         errorCode: failure.code,
-        errorMessage: error instanceof Error ? error.message.slice(0, 500) : 'failed',
+        errorMessage: error instanceof Error ? truncated(error.message, 500) : 'failed',
       });
       await deps.usage.record({ actor, modelId: model.id, action: 'BATCH', cost: 0, success: false, latencyMs: Date.now() - startedAt });
       return;

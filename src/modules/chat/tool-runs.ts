@@ -1,4 +1,5 @@
 import { localize } from '../../graphql/messages.js';
+import { truncated } from '../../lib/text.js';
 import { UserFacingError } from '../../lib/errors.js';
 import { traceToolRun } from '../../lib/tracing.js';
 import type { ToolRun } from '../tools/tool-setup.js';
@@ -7,7 +8,7 @@ import type { ToolCallData } from './message-events.js';
 class ToolTimeout extends Error {}
 
 function capped(text: string, maxChars: number): string {
-  return text.length <= maxChars ? text : `${text.slice(0, maxChars)}\n[truncated: ${text.length - maxChars} more characters]`;
+  return text.length <= maxChars ? text : `${truncated(text, maxChars)}\n[truncated: ${text.length - maxChars} more characters]`;
 }
 
 function argumentsOf(call: ToolCallData): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import type { UploadedFile } from '../../generated/prisma/client.js';
+import { truncated } from '../../lib/text.js';
 import type { Privacy } from '../../generated/prisma/enums.js';
 import { badInput, UserFacingError } from '../../lib/errors.js';
 import type { CatalogService } from '../catalog/catalog.service.js';
@@ -44,7 +45,7 @@ export interface PlanSettings {
 
 export function titleFrom(content: string): string {
   const firstLine = content.trim().split('\n')[0] ?? '';
-  return firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine;
+  return firstLine.length > 80 ? `${truncated(firstLine, 79)}…` : firstLine;
 }
 
 export function validateContent(settings: PlanSettings, content: string) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { truncated } from '../../lib/text.js';
 import type { Prisma, PrismaClient, UploadedFile } from '../../generated/prisma/client.js';
 import { notFound, UserFacingError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
@@ -57,7 +58,7 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
   ): Promise<UploadedFile> {
     const { mimeType, kind } = await detectType(bytes, filename);
     const { text, tokenCount } = extract && !sealed ? await extractOffThread({ bytes, kind, limits: limits.extraction }) : { text: null, tokenCount: 0 };
-    if (conversationId) await checkConversationRoom(conversationId, bytes.byteLength);
+    if (conversationId != null) await checkConversationRoom(conversationId, bytes.byteLength);
     // The store is addressed by the hash of what it holds: sealed bytes (a fresh IV each time) never share a copy with plaintext ones.
     const stored = sealed ? await sealed.seal(bytes) : bytes;
     const sha256 = createHash('sha256').update(stored).digest('hex');
@@ -67,7 +68,7 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
         data: {
           ownerId: actor.userId,
           conversationId,
-          filename: filename.slice(0, 255),
+          filename: truncated(filename, 255),
           mimeType,
           size: bytes.byteLength,
           sha256,
@@ -92,14 +93,14 @@ export function createFilesService(prisma: PrismaClient, store: FileStore, limit
     limits,
 
     async upload(actor: Actor, file: File, conversationId?: string | null): Promise<UploadedFile> {
-      if (conversationId) await ownedConversation(actor, conversationId);
+      if (conversationId != null) await ownedConversation(actor, conversationId);
       if (file.size > limits.maxFileBytes) throw tooLarge(limits.maxFileBytes, 'file');
       return save(actor, new Uint8Array(await file.arrayBuffer()), file.name || 'upload', conversationId ?? null);
     },
 
     /** Fetches a URL under the file-URL policy and keeps its bytes like an upload. */
     async uploadFromUrl(actor: Actor, url: string, conversationId?: string | null): Promise<UploadedFile> {
-      if (conversationId) await ownedConversation(actor, conversationId);
+      if (conversationId != null) await ownedConversation(actor, conversationId);
       const fetched = await fetchUrlSafely(url, { ...limits.urls, maxBytes: limits.maxFileBytes });
       return save(actor, fetched.bytes, fetched.filename, conversationId ?? null);
     },

@@ -1,4 +1,5 @@
 import { lookup as resolveAll } from 'node:dns/promises';
+import { truncated } from '../../lib/text.js';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
@@ -145,7 +146,7 @@ async function readBounded(response: IncomingMessage, href: string, maxBytes: nu
 function filenameOf(url: URL): string {
   const last = url.pathname.split('/').filter(Boolean).pop();
   try {
-    return (last ? decodeURIComponent(last) : url.hostname).slice(0, 255);
+    return truncated(last ? decodeURIComponent(last) : url.hostname, 255);
   } catch {
     return url.hostname;
   }

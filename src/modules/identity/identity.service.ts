@@ -1,4 +1,5 @@
 import type { JWTPayload } from 'jose';
+import { truncated } from '../../lib/text.js';
 import type { PrismaClient, User } from '../../generated/prisma/client.js';
 import type { Config } from '../../lib/config.js';
 import { isUniqueViolation } from '../../lib/db.js';
@@ -37,7 +38,10 @@ export function createIdentityService(prisma: PrismaClient, config: Config, user
 
   async function guestFor(deviceId: string, platform: string | undefined): Promise<Viewer> {
     if (!deviceIdPattern.test(deviceId)) throw badInput('input.badDeviceId');
-    const user = await findOrCreate(() => guestByDevice(deviceId), { deviceId, platform: platform?.slice(0, 32) });
+    const user = await findOrCreate(() => guestByDevice(deviceId), {
+      deviceId,
+      platform: platform === undefined || platform === null ? platform : truncated(platform, 32),
+    });
     return { user, isGuest: true, tier: user.tier };
   }
 

@@ -1,4 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
+import { truncated } from '../../lib/text.js';
 import { Prisma, type KnowledgeDocument, type PrismaClient } from '../../generated/prisma/client.js';
 import type { KnowledgeQuota, TierName } from '../../lib/config.js';
 import type { Logger } from '../../lib/logger.js';
@@ -123,7 +124,7 @@ export function createIndexer(deps: IndexerDeps) {
   }
 
   async function fail(document: KnowledgeDocument, reason: string) {
-    await prisma.knowledgeDocument.updateMany({ where: held(document), data: { status: 'FAILED', error: reason.slice(0, 500), claimedBy: null } });
+    await prisma.knowledgeDocument.updateMany({ where: held(document), data: { status: 'FAILED', error: truncated(reason, 500), claimedBy: null } });
   }
 
   async function indexDocument(document: KnowledgeDocument) {
