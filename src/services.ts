@@ -127,6 +127,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
     dataDir: config.dataDir,
     schema: config.databaseSchema,
     poolMax: config.databasePoolMax,
+    maintenanceIntervalMs: config.embeddedMaintenanceIntervalMs,
     logger,
   });
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, config.redisPrefix, logger) : undefined;

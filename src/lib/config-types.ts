@@ -71,6 +71,8 @@ export interface Config {
   dataDir: string;
   /** Schema inside DATABASE_URL's database (tests isolate servers this way). */
   databaseSchema?: string;
+  /** How often the embedded database analyzes and vacuums changed tables (it has no autovacuum); 0: never. */
+  embeddedMaintenanceIntervalMs: number;
   providers: ProviderConfig[];
   defaultModel?: string;
   maxMessageLength: number;

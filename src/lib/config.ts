@@ -108,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: read.text('DATA_DIR', './data'),
     databaseSchema: read.text('DATABASE_SCHEMA'),
     databasePoolMax: read.integer('DATABASE_POOL_MAX', 10, { min: 1 }),
+    embeddedMaintenanceIntervalMs: read.integer('EMBEDDED_MAINTENANCE_INTERVAL_MS', 60_000),
     providers: providersFromEnv(env, read),
     defaultModel: read.text('DEFAULT_MODEL'),
     demoDelayMs: read.integer('DEMO_DELAY_MS', 30),

@@ -6,6 +6,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { type MaintenanceLogger, startEmbeddedMaintenance } from './embedded-maintenance.js';
 import { applyMigrations, type MigrationLogger } from './migrate.js';
 
 export type DatabaseKind = 'pglite' | 'postgresql';
@@ -18,7 +19,9 @@ export interface DatabaseOptions {
   /** A PostgreSQL schema to live in (created if missing); tests isolate servers this way. */
   schema?: string;
   poolMax?: number;
-  logger?: MigrationLogger;
+  /** How often the embedded database's changed tables are analyzed and vacuumed (it has no autovacuum); 0: never. */
+  maintenanceIntervalMs?: number;
+  logger?: MigrationLogger & MaintenanceLogger;
 }
 
 export interface Database {
@@ -151,6 +154,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // The embedded database has one connection: under a burst, a transaction may queue for it a while.
     transactionOptions: { maxWait: 15_000, timeout: 20_000 },
   });
+  const maintenance = embedded && startEmbeddedMaintenance(pool, options.maintenanceIntervalMs ?? 60_000, options.logger);
 
   return {
     prisma,
@@ -159,6 +163,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     statements,
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
+      await maintenance?.stop();
       await prisma.$disconnect();
       await pool.end();
       await embedded?.stop();

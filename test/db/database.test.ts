@@ -282,3 +282,44 @@ describe('pglite database on disk', () => {
     await repaired.close();
   });
 });
+
+describe('pglite maintenance', () => {
+  type TableStats = { analyzed: boolean; vacuumed: boolean; dead: number; estimate: number };
+  const statsOf = async (db: Database, table: string): Promise<TableStats> => {
+    const [row] = await db.prisma.$queryRawUnsafe<Array<{ analyzed: boolean; vacuumed: boolean; dead: bigint; estimate: number }>>(
+      `SELECT last_analyze IS NOT NULL AS analyzed, last_vacuum IS NOT NULL AS vacuumed, n_dead_tup AS dead, c.reltuples::float8 AS estimate
+       FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relname = $1`,
+      table,
+    );
+    return { analyzed: row!.analyzed, vacuumed: row!.vacuumed, dead: Number(row!.dead), estimate: row!.estimate };
+  };
+  /** Many rows, each then updated: what the planner must learn of, and what leaves dead row versions. */
+  const churn = async (db: Database) => {
+    await db.prisma.user.createMany({ data: Array.from({ length: 500 }, (_, index) => ({ email: `churn-${index}@example.com` })) });
+    await db.prisma.user.updateMany({ data: { name: 'renamed' } });
+  };
+
+  test('analyzes and vacuums changed tables on its timer, since PGlite runs no autovacuum', async () => {
+    const db = await openDatabase({ dataDir: 'memory://', maintenanceIntervalMs: 100 });
+    try {
+      await churn(db);
+      await expect
+        .poll(() => statsOf(db, 'User'), { timeout: 15_000, interval: 200 })
+        .toMatchObject({ analyzed: true, vacuumed: true, dead: 0, estimate: 500 });
+    } finally {
+      await db.close();
+    }
+  });
+
+  test('without it the same changes leave the table unanalyzed and its dead rows in place', async () => {
+    const db = await openDatabase({ dataDir: 'memory://', maintenanceIntervalMs: 0 });
+    try {
+      await churn(db);
+      await expect.poll(async () => (await statsOf(db, 'User')).dead, { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(500);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await statsOf(db, 'User')).toMatchObject({ analyzed: false, vacuumed: false });
+    } finally {
+      await db.close();
+    }
+  });
+});
