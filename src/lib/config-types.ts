@@ -78,6 +78,8 @@ export interface Config {
   maxMessageLength: number;
   /** How often streamed text is written to the database while a reply grows. */
   flushIntervalMs: number;
+  /** At most this many of those writes per second per instance; with more replies streaming, each flushes less often (0: no limit). */
+  flushesPerSecond: number;
   /** How long a finished reply's events stay replayable with `after`. */
   eventLogRetentionMs: number;
   /** On shutdown, how long /readyz answers 503 while the instance still serves, before it stops accepting connections. */

@@ -242,3 +242,41 @@ describe('storage cost of streaming', () => {
     expect(long.writes).toBeLessThan(25);
   });
 });
+
+describe('flush budget', () => {
+  // Four replies of about a second each, together, on a gateway that would flush each every 50 ms.
+  const streamingWritesOf = async (flushesPerSecond: number) => {
+    const budgeted = await startGateway({ flushIntervalMs: 50, flushesPerSecond });
+    try {
+      const alice = budgeted.guest();
+      const writesFor = async (behaviour: Parameters<Gateway['upstream']['behave']>[0]) => {
+        budgeted.upstream.behave(behaviour);
+        const before = budgeted.app.services.db.statements.writes;
+        const startedAt = Date.now();
+        const results = await Promise.all([1, 2, 3, 4].map((n) => alice.execute(CHAT, { input: { content: `reply ${n}` } })));
+        const replies = results.map((result) => result.data.chat.replies[0]);
+        return { writes: budgeted.app.services.db.statements.writes - before, seconds: (Date.now() - startedAt) / 1000, replies };
+      };
+      await writesFor({ tokens: 1 }); // warm up
+      const bookkeeping = await writesFor({ tokens: 1 });
+      const long = await writesFor({ tokens: 60, delayMs: 20 });
+      return { streaming: long.writes - bookkeeping.writes, seconds: long.seconds, replies: long.replies };
+    } finally {
+      await budgeted.close();
+    }
+  };
+
+  test('replies streaming together share the flushes per second, and each is still stored whole', async () => {
+    const limited = await streamingWritesOf(4);
+    for (const reply of limited.replies) {
+      expect(reply.status).toBe('COMPLETE');
+      expect(reply.content.split(' ').filter(Boolean)).toHaveLength(60);
+    }
+    // Four per second across the four replies, and one more per reply for where its ticks fall.
+    expect(limited.streaming).toBeLessThanOrEqual(Math.ceil(4 * limited.seconds) + 4);
+
+    const unlimited = await streamingWritesOf(0);
+    // Without the budget each reply flushes every 50 ms: many times as many writes.
+    expect(unlimited.streaming).toBeGreaterThan(3 * (Math.ceil(4 * unlimited.seconds) + 4));
+  });
+});

@@ -110,7 +110,14 @@ export function createChatService(deps: ChatDeps) {
   const store = createMessageStore(deps.prisma, deps.credits);
   const context = createTurnContext({ prisma: deps.prisma, encryption: deps.encryption, files: deps.files, maxFilesPerRequest: config.maxFilesPerRequest });
   const orphans = createOrphanRecovery({ ...deps, store, maxOutputTokensPerReply: config.maxOutputTokensPerReply });
-  const runner = createReplyRunner({ ...deps, store, orphans, flushIntervalMs: config.flushIntervalMs, upstream: config.upstream });
+  const runner = createReplyRunner({
+    ...deps,
+    store,
+    orphans,
+    flushIntervalMs: config.flushIntervalMs,
+    flushesPerSecond: config.flushesPerSecond,
+    upstream: config.upstream,
+  });
   const stream = createReplyStream({ store, eventLog: deps.eventLog, pubsub: deps.pubsub, isRunningHere: runner.isRunning });
   const admission = createTurnAdmission({ prisma: deps.prisma, limits: deps.limits, settings });
   const serverTools = createServerToolRegistry(deps);

@@ -55,6 +55,8 @@ export interface GenerationDeps {
   eventLog: EventLog;
   logger: Logger;
   flushIntervalMs: number;
+  /** Flush ticks to let pass between text flushes (1: every tick); raised while many replies stream at once. */
+  flushStride?: () => number;
   policy?: UpstreamPolicy;
   costOf(model: CatalogModel, inputTokens: number, outputTokens: number): number;
   clock?: Clock;
@@ -271,7 +273,13 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
 
   async function run(): Promise<MessageStatus> {
     const startedAt = clock.now();
-    const flushTimer = setInterval(flush, deps.flushIntervalMs);
+    let ticks = 0;
+    const flushTimer = setInterval(() => {
+      ticks += 1;
+      if (ticks < (deps.flushStride?.() ?? 1)) return;
+      ticks = 0;
+      flush();
+    }, deps.flushIntervalMs);
     flushTimer.unref();
     const outcome = await generate();
     clearInterval(flushTimer);

@@ -34,6 +34,8 @@ export interface ReplyRunnerDeps {
   orphans: OrphanRecovery;
   logger: Logger;
   flushIntervalMs: number;
+  /** Streamed-text flushes per second this instance makes at most, across its replies (0: no limit). */
+  flushesPerSecond: number;
   upstream: UpstreamPolicy;
   /** Time as replies see it; tests pass their own. */
   clock?: Clock;
@@ -96,6 +98,9 @@ export function createReplyRunner(deps: ReplyRunnerDeps) {
     }
   }
 
+  // Each reply flushes once per interval until together they would pass the budget; then each flushes less often.
+  const flushStride = () => (deps.flushesPerSecond > 0 ? Math.max(1, Math.ceil((running.size * 1000) / (deps.flushIntervalMs * deps.flushesPerSecond))) : 1);
+
   const pricing = { costOf: deps.catalog.costOf, creditsFor: deps.credits.creditsFor };
 
   function launch(actor: Actor, turn: ReplyTurn, planned: PlannedReply, access: ConversationAccess, admitted?: Promise<boolean>) {
@@ -110,6 +115,7 @@ export function createReplyRunner(deps: ReplyRunnerDeps) {
         eventLog: deps.eventLog,
         logger: deps.logger,
         flushIntervalMs: deps.flushIntervalMs,
+        flushStride,
         costOf: deps.catalog.costOf,
         policy: deps.upstream,
         clock: deps.clock,
