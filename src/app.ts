@@ -31,6 +31,7 @@ import { createOpenAIDoorHandler, OPENAI_PREFIX } from './modules/openai-door/op
 import { serveOperations } from './modules/operations/operations-http.js';
 import { useOperationMetrics, useOperationTracing } from './graphql/observability.js';
 import { waitUntil } from './lib/wait.js';
+import { createAddressCounter } from './lib/address-counter.js';
 
 interface ServerContext {
   request?: Request;
@@ -141,24 +142,18 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
       });
     },
   );
-  const httpConnectionsByIp = new Map<string, number>();
+  const httpConnections = createAddressCounter();
   server.on('connection', (socket) => {
     const ip = socket.remoteAddress ?? '';
-    const open = httpConnectionsByIp.get(ip) ?? 0;
-    if (open >= config.http.maxConnectionsPerIp) {
+    if (httpConnections.count(ip) >= config.http.maxConnectionsPerIp) {
       socket.end('HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       socket.destroySoon();
       return;
     }
-    httpConnectionsByIp.set(ip, open + 1);
-    socket.once('close', () => {
-      const left = (httpConnectionsByIp.get(ip) ?? 1) - 1;
-      if (left > 0) httpConnectionsByIp.set(ip, left);
-      else httpConnectionsByIp.delete(ip);
-    });
+    httpConnections.track(ip, socket);
   });
   const limits = config.webSocket;
-  const connectionsByIp = new Map<string, number>();
+  const socketConnections = createAddressCounter();
   const webSockets = new WebSocketServer({
     server,
     path: yoga.graphqlEndpoint,
@@ -166,19 +161,11 @@ export async function buildApp(overrides: Partial<Config> = {}): Promise<App> {
     verifyClient: ({ origin, req }, done) => {
       // Browsers always send Origin; other clients may not, and cannot be forged into a user's session.
       if (origin && config.allowedOrigins.length > 0 && !config.allowedOrigins.includes(origin)) return done(false, 403, 'Origin not allowed');
-      if ((connectionsByIp.get(req.socket.remoteAddress ?? '') ?? 0) >= limits.maxConnectionsPerIp) return done(false, 429, 'Too many connections');
+      if (socketConnections.count(req.socket.remoteAddress ?? '') >= limits.maxConnectionsPerIp) return done(false, 429, 'Too many connections');
       done(true);
     },
   });
-  webSockets.on('connection', (socket, request) => {
-    const ip = request.socket.remoteAddress ?? '';
-    connectionsByIp.set(ip, (connectionsByIp.get(ip) ?? 0) + 1);
-    socket.once('close', () => {
-      const left = (connectionsByIp.get(ip) ?? 1) - 1;
-      if (left > 0) connectionsByIp.set(ip, left);
-      else connectionsByIp.delete(ip);
-    });
-  });
+  webSockets.on('connection', (socket, request) => socketConnections.track(request.socket.remoteAddress ?? '', socket));
   const operationsBySocket = new WeakMap<object, Set<string>>();
   const graphqlWs = useServer<Record<string, unknown>>(
     {
