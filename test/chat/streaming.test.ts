@@ -129,6 +129,23 @@ describe('messageStream', () => {
     expect(rest.at(-1)!.message.content).toBe(deltas(all));
   });
 
+  test('a subscriber that leaves while the provider is silent is let go at once, not at the next token', async () => {
+    const alice = gateway.guest();
+    gateway.upstream.behave({ tokens: 2, firstTokenDelayMs: 4_000 });
+    const sent = await alice.execute(SEND_MESSAGE, { input: { content: 'think long' } });
+    const messageId = sent.data.sendMessage.replies[0].id;
+    const chat = gateway.app.services.chat;
+    const before = chat.followerCount();
+    const tab = alice.subscribe(MESSAGE_STREAM, { messageId });
+    await eventually(() => chat.followerCount() > before);
+    tab.cancel();
+    await eventually(() => chat.followerCount() === before, 3_000);
+    // Let go before the first token, which is when a waiting generator would have noticed.
+    const reply = (await alice.execute(MESSAGE, { id: messageId })).data.node;
+    expect(reply).toMatchObject({ status: 'STREAMING', content: '' });
+    await alice.execute(STOP_GENERATION, { messageId });
+  });
+
   test('a finished reply replays from the log, and after the last seq completes at once', async () => {
     const alice = gateway.guest();
     gateway.upstream.behave({ tokens: 3 });

@@ -1,4 +1,4 @@
-import type { GatewayPubSub } from '../../lib/pubsub.js';
+import type { GatewayPubSub, TopicSubscription } from '../../lib/pubsub.js';
 import type { EventLog } from './event-log.js';
 import { coalesceDeltas, type MessageEvent } from './message-events.js';
 import { isUnfinished, type MessageStore } from './message-store.js';
@@ -12,6 +12,11 @@ export interface ReplyStreamDeps {
   pubsub: GatewayPubSub;
   /** Whether this instance runs the reply (then it is unfinished by definition). */
   isRunningHere(messageId: string): boolean;
+}
+
+/** A reply's events for one subscriber; return() ends it at once. */
+export interface Follower extends AsyncIterableIterator<MessageEvent> {
+  return(value?: unknown): Promise<IteratorResult<MessageEvent>>;
 }
 
 /**
@@ -45,8 +50,7 @@ export function createReplyStream(deps: ReplyStreamDeps) {
    * for a while, the event log fills the gap (with several instances an event
    * can be published before this subscription reaches Redis).
    */
-  async function* follow(messageId: string, after: number): AsyncGenerator<MessageEvent> {
-    const live = deps.pubsub.subscribe('message', messageId);
+  async function* followLive(live: TopicSubscription<MessageEvent>, messageId: string, after: number): AsyncGenerator<MessageEvent> {
     activeFollowers += 1;
     let lastSeq = after;
     try {
@@ -82,6 +86,27 @@ export function createReplyStream(deps: ReplyStreamDeps) {
       activeFollowers -= 1;
       await live.return();
     }
+  }
+
+  /**
+   * A generator's own return() waits until it next yields, which may be long
+   * while a provider is silent: ending the live subscription first wakes it,
+   * so a follower that leaves is gone at once.
+   */
+  function follow(messageId: string, after: number): Follower {
+    const live = deps.pubsub.subscribe('message', messageId);
+    const events = followLive(live, messageId, after);
+    return {
+      next: () => events.next(),
+      async return() {
+        await live.return();
+        return events.return(undefined);
+      },
+      throw: (error?: unknown) => events.throw(error),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 
   return {
