@@ -67,6 +67,27 @@ describe('one instance', () => {
     await follower.return!();
   });
 
+  test('a charge made inside a transaction is announced once it commits, never before', async () => {
+    const alice = await gateway.user({ tier: 'PRO', credits: 1_000_000 });
+    const { pubsub, credits, db } = gateway.app.services;
+    const announced: string[] = [];
+    const changes = pubsub.subscribe('viewer', alice.id);
+    void (async () => {
+      for await (const change of changes) announced.push(change.userId);
+    })();
+    await db.prisma.$transaction(async (transaction) => {
+      await credits.reserve(transaction, alice.id, 10, `charge-${randomBytes(6).toString('hex')}`, 'charge');
+      // In-process pubsub delivers at once: an announcement made by the reserve would be here by now.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(announced).toEqual([]);
+    });
+    // A service that charges inside a transaction announces after it (here a memory's charge).
+    const created = await alice.execute('mutation { createMemory(content: "I like tea") { id } }');
+    expect(created.errors).toBeUndefined();
+    await eventually(() => announced.length === 1);
+    await changes.return();
+  });
+
   test("another user's changes are not pushed to you", async () => {
     const alice = await gateway.user({ credits: 100 });
     const bob = await gateway.user({ credits: 100 });

@@ -60,7 +60,7 @@ export function createMessageStore(prisma: PrismaClient, credits: CreditsService
       freeMessageLimit: number | undefined,
       freeLimitExceeded: () => Error,
     ): Promise<Message> {
-      return prisma.$transaction(async (transaction) => {
+      const created = await prisma.$transaction(async (transaction) => {
         if (reply.answers) {
           const { count } = await transaction.message.updateMany({
             where: { id: reply.answers.messageId, status: awaitingResults },
@@ -82,6 +82,8 @@ export function createMessageStore(prisma: PrismaClient, credits: CreditsService
         await transaction.conversation.update({ where: { id: reply.conversationId }, data: { updatedAt: new Date() } });
         return created;
       });
+      credits.announce(actor.billedUserId);
+      return created;
     },
 
     async ownedConversation(actor: Actor, conversationId: string) {

@@ -29,7 +29,8 @@ export function createCreditsService(prisma: PrismaClient, onChanged: (userId: s
       INSERT INTO "CreditLedgerEntry" (id, "userId", delta, "balanceAfter", kind, reference, "createdAt")
       SELECT ${uuidv7()}, ${userId}, ${delta}::int, "creditBalance", ${kind}, ${reference ?? null}, ${now} FROM changed
       RETURNING "balanceAfter"`;
-    if (entry) onChanged(userId);
+    // Inside a transaction a follower would read the balance before it commits: the caller announces after.
+    if (entry && client === prisma) onChanged(userId);
     return entry ? entry.balanceAfter : null;
   }
 
@@ -43,7 +44,10 @@ export function createCreditsService(prisma: PrismaClient, onChanged: (userId: s
     /** Adds credits (a grant or a purchase). */
     grant: (userId: string, amount: number, reference?: string, client: Client = prisma) => credit(client, userId, amount, 'grant', reference),
 
-    /** Takes `amount` if the balance covers it; INSUFFICIENT_CREDITS otherwise. Atomic on its own; pass a transaction to tie it to other writes. */
+    /**
+     * Takes `amount` if the balance covers it; INSUFFICIENT_CREDITS otherwise. Atomic on its own; pass a
+     * transaction to tie it to other writes, and `announce` the change once that transaction has committed.
+     */
     async reserve(client: Client, userId: string, amount: number, reference: string, kind: 'reserve' | 'charge' = 'reserve') {
       if ((await change(client, userId, -amount, kind, reference)) === null) {
         const balance = (await client.user.findUnique({ where: { id: userId }, select: { creditBalance: true } }))?.creditBalance ?? 0;

@@ -32,6 +32,7 @@ export function createMemoriesService(deps: {
         await deps.credits.reserve(transaction, actor.billedUserId, deps.memoryCreditCost, created.id, 'charge');
         return created;
       });
+      deps.credits.announce(actor.billedUserId);
       await deps.usage.record({
         actor,
         modelId: deps.embeddings.modelId ?? 'memory',
