@@ -107,6 +107,19 @@ describe('a conversation as a document', () => {
     expect(codeOf(await bob.execute(EXPORT, { id: sent.data.chat.conversation.id, format: 'PDF' }))).toBe('NOT_FOUND');
   });
 
+  test('PDF: text beyond Latin-1 (Cyrillic, Greek, symbols) is real text, not missing glyphs', async () => {
+    const alice = await gateway.user({ credits: 1_000_000 });
+    const reply = ['## Ответ', '', 'Καλημέρα — ½ € ≤ ∞', '', '| Слово | Λέξη |', '| --- | --- |', '| мир | κόσμος |'].join('\n');
+    gateway.upstream.behave({ reply });
+    const sent = await alice.execute(CHAT, { input: { content: 'Привет, как дела?' } });
+    expect(sent.errors).toBeUndefined();
+    const exported = await alice.execute(EXPORT, { id: sent.data.chat.conversation.id, format: 'PDF' });
+    expect(exported.errors).toBeUndefined();
+    const file = await download(exported.data.exportConversation.url, alice.headers);
+    const { text } = await pdfText(file.bytes.slice());
+    for (const expected of ['Привет, как дела?', 'Ответ', 'Καλημέρα — ½ € ≤ ∞', 'Слово', 'κόσμος']) expect(text).toContain(expected);
+  });
+
   test('Markdown and JSON, of the whole conversation or of one reply', async () => {
     const alice = await gateway.user({ credits: 1_000_000 });
     gateway.upstream.behave({ reply: 'First answer about ALPACAS.' });

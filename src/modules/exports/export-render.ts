@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { marked, type Token, type Tokens } from 'marked';
 import PDFDocument from 'pdfkit';
 
@@ -47,11 +49,25 @@ function plain(tokens: Token[] | undefined, fallback = ''): string {
 
 type Pdf = PDFKit.PDFDocument;
 
+// PDF's standard fonts only cover Latin-1; DejaVu has Greek, Cyrillic, Hebrew, Arabic and most symbols.
+// (Not CJK: those characters still come out as missing glyphs.) pdfkit embeds just the glyphs used.
+const FONT_FILES = { regular: 'DejaVuSans.ttf', bold: 'DejaVuSans-Bold.ttf', oblique: 'DejaVuSans-Oblique.ttf', mono: 'DejaVuSansMono.ttf' } as const;
+type FontName = keyof typeof FONT_FILES;
+let fonts: Record<FontName, Buffer> | undefined;
+function fontBytes(): Record<FontName, Buffer> {
+  if (!fonts) {
+    const require = createRequire(import.meta.url);
+    const load = (file: string) => readFileSync(require.resolve(`dejavu-fonts-ttf/ttf/${file}`));
+    fonts = Object.fromEntries(Object.entries(FONT_FILES).map(([name, file]) => [name, load(file)])) as Record<FontName, Buffer>;
+  }
+  return fonts;
+}
+
 function drawList(pdf: Pdf, list: Tokens.List) {
   list.items.forEach((item, index) => {
     const bullet = list.ordered ? `${Number(list.start || 1) + index}.` : '•';
     pdf
-      .font('Helvetica')
+      .font('regular')
       .fontSize(11)
       .text(`${bullet} ${plain(item.tokens, item.text)}`, { indent: 12 });
   });
@@ -61,8 +77,8 @@ function drawList(pdf: Pdf, list: Tokens.List) {
 function drawTable(pdf: Pdf, table: Tokens.Table) {
   const header = table.header.map((cell) => plain(cell.tokens, cell.text));
   const rows = table.rows.map((row) => row.map((cell) => plain(cell.tokens, cell.text)));
-  pdf.font('Helvetica').fontSize(10);
-  pdf.table({ data: [header, ...rows], rowStyles: (index: number) => (index === 0 ? { font: { src: 'Helvetica-Bold' } } : {}) } as never);
+  pdf.font('regular').fontSize(10);
+  pdf.table({ data: [header, ...rows], rowStyles: (index: number) => (index === 0 ? { font: { src: 'bold' } } : {}) } as never);
   pdf.moveDown(0.5);
 }
 
@@ -71,26 +87,26 @@ function drawBlock(pdf: Pdf, token: Token) {
   switch (token.type) {
     case 'heading':
       pdf
-        .font('Helvetica-Bold')
+        .font('bold')
         .fontSize(Math.max(11, 17 - token.depth * 1.5))
         .text(plain(token.tokens, token.text));
       return void pdf.moveDown(0.3);
     case 'code':
-      pdf.font('Courier').fontSize(9).fillColor('#222222').text(token.text, { indent: 10 }).fillColor('black');
+      pdf.font('mono').fontSize(9).fillColor('#222222').text(token.text, { indent: 10 }).fillColor('black');
       return void pdf.moveDown(0.5);
     case 'list':
       return drawList(pdf, token as Tokens.List);
     case 'table':
       return drawTable(pdf, token as Tokens.Table);
     case 'blockquote':
-      pdf.font('Helvetica-Oblique').fontSize(11).text(plain(token.tokens, token.text), { indent: 14 });
+      pdf.font('oblique').fontSize(11).text(plain(token.tokens, token.text), { indent: 14 });
       return void pdf.moveDown(0.5);
     case 'hr':
     case 'space':
       return void pdf.moveDown(0.3);
     default:
       pdf
-        .font('Helvetica')
+        .font('regular')
         .fontSize(11)
         .text(plain('tokens' in token ? token.tokens : undefined, 'text' in token ? String(token.text) : token.raw));
       pdf.moveDown(0.5);
@@ -99,14 +115,14 @@ function drawBlock(pdf: Pdf, token: Token) {
 
 function drawMessage(pdf: Pdf, message: ExportMessage) {
   pdf
-    .font('Helvetica-Bold')
+    .font('bold')
     .fontSize(13)
     .fillColor(message.role === 'USER' ? '#1f4e8c' : '#2d6a2d')
     .text(speaker(message))
     .fillColor('black');
-  pdf.font('Helvetica').fontSize(8).fillColor('#666666').text(message.createdAt.toISOString()).fillColor('black');
+  pdf.font('regular').fontSize(8).fillColor('#666666').text(message.createdAt.toISOString()).fillColor('black');
   pdf.moveDown(0.3);
-  for (const name of message.attachments) pdf.font('Helvetica-Oblique').fontSize(9).text(`attached: ${name}`);
+  for (const name of message.attachments) pdf.font('oblique').fontSize(9).text(`attached: ${name}`);
   for (const image of message.images) {
     try {
       pdf.image(image.bytes, { fit: [300, 220] });
@@ -116,21 +132,22 @@ function drawMessage(pdf: Pdf, message: ExportMessage) {
     }
   }
   // A user's message is shown as written; replies are Markdown.
-  if (message.role === 'USER') pdf.font('Helvetica').fontSize(11).text(message.content);
+  if (message.role === 'USER') pdf.font('regular').fontSize(11).text(message.content);
   else for (const token of marked.lexer(message.content)) drawBlock(pdf, token);
   pdf.moveDown(0.8);
 }
 
 export function renderPdf(document: ExportDocument): Promise<Uint8Array> {
   const pdf = new PDFDocument({ size: 'A4', margin: 50, info: { Title: document.title, Creator: 'AI chat gateway' } });
+  for (const [name, bytes] of Object.entries(fontBytes())) pdf.registerFont(name, bytes);
   const chunks: Buffer[] = [];
   pdf.on('data', (chunk: Buffer) => chunks.push(chunk));
   const finished = new Promise<Uint8Array>((resolve, reject) => {
     pdf.on('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
     pdf.on('error', reject);
   });
-  pdf.font('Helvetica-Bold').fontSize(20).text(document.title);
-  pdf.font('Helvetica').fontSize(9).fillColor('#666666').text(`Exported ${document.exportedAt.toISOString()}`).fillColor('black');
+  pdf.font('bold').fontSize(20).text(document.title);
+  pdf.font('regular').fontSize(9).fillColor('#666666').text(`Exported ${document.exportedAt.toISOString()}`).fillColor('black');
   pdf.moveDown();
   for (const message of document.messages) drawMessage(pdf, message);
   pdf.end();
