@@ -58,6 +58,9 @@ describe('without Redis: a reply left streaming by a previous run', () => {
 
     // The next run on the same database finds the reply unfinished and takes it for dead.
     const b = await start();
+    // Its metrics count the reply it ended, as they count the replies it runs.
+    const replies = await b.app.services.metrics.registry.getSingleMetric('gateway_replies_total')!.get();
+    expect(replies.values.filter((sample) => sample.labels.status === 'FAILED').map((sample) => sample.value)).toEqual([1]);
     const failed = await row(b, messageId);
     expect(failed).toMatchObject({ status: 'FAILED', errorCode: 'INTERRUPTED' });
     expect((await ledger(b, messageId)).map((entry) => entry.kind)).toEqual(['reserve', 'refund']);

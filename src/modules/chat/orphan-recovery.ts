@@ -7,6 +7,7 @@ import type { EventLog } from './event-log.js';
 import type { MessageEvent } from './message-events.js';
 import { isUnfinished, type MessageStore } from './message-store.js';
 import { outputBudgetOf } from './turn-budget.js';
+import type { ReplyObserver } from '../operations/reply-observer.js';
 
 export interface OrphanRecoveryDeps {
   store: MessageStore;
@@ -16,6 +17,7 @@ export interface OrphanRecoveryDeps {
   usage: UsageService;
   logger: Logger;
   maxOutputTokensPerReply: number;
+  observer?: ReplyObserver;
 }
 
 const interrupted = { code: 'INTERRUPTED', message: 'The server running this reply stopped before it finished.' };
@@ -83,16 +85,30 @@ export function createOrphanRecovery(deps: OrphanRecoveryDeps) {
     const used = inputCredits + credits.creditsFor(catalog.costOf(model, 0, outputTokens));
     await credits.settle(reservation.userId, reserved, used, messageId);
     const inputTokens = model.inputPrice ? Math.round(inputCredits / model.inputPrice) : 0;
+    const cost = catalog.costOf(model, inputTokens, outputTokens);
+    const latencyMs = Date.now() - orphan.startedAt.getTime();
     await deps.usage.record({
       actor: { userId: orphan.ownerId, billedUserId: reservation.userId },
       modelId: model.id,
       action: 'CHAT',
       inputTokens,
       outputTokens,
-      cost: catalog.costOf(model, inputTokens, outputTokens),
+      cost,
       success: orphan.status !== 'FAILED',
-      latencyMs: Date.now() - orphan.startedAt.getTime(),
+      latencyMs,
       messageId,
+    });
+    const { status } = orphan;
+    deps.observer?.replySettled({
+      model: model.id,
+      provider: model.provider,
+      status,
+      inputTokens,
+      outputTokens,
+      reasoningTokens: null,
+      cost,
+      latencyMs,
+      timeToFirstTokenMs: null,
     });
   }
 
