@@ -132,19 +132,7 @@ export function createBatchRequests(deps: BatchRequestDeps) {
     });
   }
 
-  async function finishRequest(
-    job: BatchJob,
-    request: BatchRequest,
-    outcome: {
-      status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
-      response?: string;
-      inputTokens?: number;
-      outputTokens?: number;
-      cost?: number;
-      errorCode?: string;
-      errorMessage?: string;
-    },
-  ) {
+  async function finishRequest(job: BatchJob, request: BatchRequest, outcome: RequestOutcome) {
     await prisma.$transaction(async (transaction) => {
       // Only this attempt's row: a late outcome after another instance took the request over leaves the newer attempt alone.
       const { count } = await transaction.batchRequest.updateMany({
