@@ -51,3 +51,45 @@ describe('token deltas for a follower that falls behind', () => {
     await eventLog.close();
   });
 });
+
+describe('a follower ended early', () => {
+  /** An EventTarget that counts its listeners: what a subscription holds on to. */
+  class CountingTarget extends EventTarget {
+    listeners = 0;
+    override addEventListener(...args: Parameters<EventTarget['addEventListener']>) {
+      this.listeners += 1;
+      super.addEventListener(...args);
+    }
+    override removeEventListener(...args: Parameters<EventTarget['removeEventListener']>) {
+      this.listeners -= 1;
+      super.removeEventListener(...args);
+    }
+  }
+
+  test('ended before its first next() holds no subscription, and ended while waiting lets go of it', async () => {
+    const target = new CountingTarget();
+    const pubsub = createGatewayPubSub(target);
+    const eventLog = createMemoryEventLog(pubsub, 1_000);
+    const stream = createReplyStream({ store: {} as MessageStore, eventLog, pubsub, isRunningHere: () => true });
+    const baseline = target.listeners;
+
+    const never = stream.follow('m1', 0);
+    // Made but not yet read (a merged stream starts its sources late, or never): nothing is held.
+    expect(target.listeners).toBe(baseline);
+    await never.return(undefined);
+    expect(target.listeners).toBe(baseline);
+    expect((await never.next()).done).toBe(true);
+    expect(target.listeners).toBe(baseline);
+
+    const waiting = stream.follow('m1', 0);
+    const pending = waiting.next();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(target.listeners).toBe(baseline + 1);
+    expect(stream.followerCount()).toBe(1);
+    await waiting.return(undefined);
+    expect((await pending).done).toBe(true);
+    expect(target.listeners).toBe(baseline);
+    expect(stream.followerCount()).toBe(0);
+    await eventLog.close();
+  });
+});

@@ -94,15 +94,19 @@ export function createReplyStream(deps: ReplyStreamDeps) {
    * so a follower that leaves is gone at once.
    */
   function follow(messageId: string, after: number): Follower {
-    const live = deps.pubsub.subscribe('message', messageId);
-    const events = followLive(live, messageId, after);
+    // Subscribed on the first next(), as a generator would be: one ended before it starts holds nothing.
+    let live: TopicSubscription<MessageEvent> | undefined;
+    let events: AsyncGenerator<MessageEvent> | undefined;
+    let ended = false;
+    const started = () => (events ??= followLive((live = deps.pubsub.subscribe('message', messageId)), messageId, after));
     return {
-      next: () => events.next(),
+      next: () => (ended && !events ? Promise.resolve({ done: true, value: undefined }) : started().next()),
       async return() {
-        await live.return();
-        return events.return(undefined);
+        ended = true;
+        await live?.return();
+        return events ? events.return(undefined) : { done: true, value: undefined };
       },
-      throw: (error?: unknown) => events.throw(error),
+      throw: (error?: unknown) => (events ? events.throw(error) : Promise.reject(error)),
       [Symbol.asyncIterator]() {
         return this;
       },
