@@ -26,8 +26,11 @@ describe('chatStream', () => {
     gateway.upstream.behave({ tokens: 12, delayMs: 2 });
     const events = eventsOf(await alice.subscribe(CHAT_STREAM, { input: { content: 'Tell me a story' } }).done, 'chatStream');
 
-    expect(events.length).toBe(13);
-    expect(events.map((event) => event.seq)).toEqual(Array.from({ length: 13 }, (_, index) => index + 1));
+    // Each seq once and in order, ending with the 13th (tokens waiting for a follower that fell behind arrive merged).
+    const seqs = events.map((event) => event.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(seqs.at(-1)).toBe(13);
     const finished = events.at(-1)!;
     expect(finished.__typename).toBe('MessageFinished');
     expect(finished.message.status).toBe('COMPLETE');
@@ -106,8 +109,12 @@ describe('messageStream', () => {
     const tabOne = alice.subscribe(MESSAGE_STREAM, { messageId: reply.id });
     const tabTwo = gateway.guest(alice.headers).subscribe(MESSAGE_STREAM, { messageId: reply.id });
     const [one, two] = await Promise.all([tabOne.done, tabTwo.done]);
-    expect(eventsOf(one, 'messageStream')).toEqual(eventsOf(two, 'messageStream'));
-    expect(eventsOf(one, 'messageStream').map((event) => event.seq)).toEqual(Array.from({ length: 21 }, (_, index) => index + 1));
+    // The same reply, whole, to both (each may get waiting tokens merged differently).
+    const [first, second] = [eventsOf(one, 'messageStream'), eventsOf(two, 'messageStream')];
+    expect(deltas(first)).toBe(deltas(second));
+    expect(first.at(-1)).toEqual(second.at(-1));
+    expect(first.at(-1)!.seq).toBe(21);
+    expect(first.at(-1)!.message.content).toBe(deltas(first));
   });
 
   test('reconnecting with after: seq misses nothing and repeats nothing', async () => {
@@ -123,9 +130,12 @@ describe('messageStream', () => {
     const lastSeen = firstPart.at(-1)!.seq;
 
     const rest = eventsOf(await gateway.guest(alice.headers).subscribe(MESSAGE_STREAM, { messageId, after: lastSeen }).done, 'messageStream');
-    expect(rest[0]!.seq).toBe(lastSeen + 1);
+    expect(rest[0]!.seq).toBeGreaterThan(lastSeen);
     const all = [...firstPart, ...rest];
-    expect(all.map((event) => event.seq)).toEqual(Array.from({ length: 41 }, (_, index) => index + 1));
+    const seqs = all.map((event) => event.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(seqs.at(-1)).toBe(41);
     expect(rest.at(-1)!.message.content).toBe(deltas(all));
   });
 
