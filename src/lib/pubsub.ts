@@ -99,3 +99,42 @@ export function createGatewayPubSub(target: EventTarget = new EventTarget()) {
     },
   };
 }
+
+/** An iterator whose return() ends it at once. */
+export interface EndableIterator<T> extends AsyncIterableIterator<T> {
+  return(value?: unknown): Promise<IteratorResult<T>>;
+}
+
+/**
+ * Runs `consume` over a topic subscription made on the first read, as a
+ * generator would (one ended before it starts holds nothing). A generator's
+ * own return() waits until it next yields, which may be long while nothing is
+ * published: ending the subscription first wakes it, so the iterator ends at once.
+ */
+export function followSubscription<T, R>(
+  subscribe: () => TopicSubscription<T>,
+  consume: (subscription: TopicSubscription<T>) => AsyncGenerator<R>,
+): EndableIterator<R> {
+  let subscription: TopicSubscription<T> | undefined;
+  let generator: AsyncGenerator<R> | undefined;
+  let ended = false;
+  const started = () => (generator ??= consume((subscription = subscribe())));
+  const finished = (): IteratorResult<R> => ({ done: true, value: undefined });
+  return {
+    next: async () => (ended && !generator ? finished() : started().next()),
+    async return() {
+      ended = true;
+      await subscription?.return();
+      return generator ? generator.return(undefined) : finished();
+    },
+    async throw(error?: unknown) {
+      ended = true;
+      await subscription?.return();
+      if (!generator) throw error;
+      return generator.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -2,17 +2,17 @@ import type { MessageStatus } from '../../generated/prisma/enums.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
 import type { ProviderEvent } from '../../lib/llm/provider-stream.js';
 import type { ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
-import { callUpstream, type UpstreamCandidate, type UpstreamResult } from '../../lib/llm/upstream-call.js';
+import { callUpstream, type UpstreamCandidate } from '../../lib/llm/upstream-call.js';
 import { defaultUpstreamPolicy, type UpstreamPolicy } from '../../lib/llm/upstream-policy.js';
 import type { Logger } from '../../lib/logger.js';
-import { countTokens } from '../../lib/tokens.js';
 import type { CatalogModel } from '../catalog/catalog.types.js';
 import type { EventLog } from './event-log.js';
+import { summarize, totalOf } from './reply-figures.js';
+import { startFlushTimer } from './flush-timer.js';
 import type { MessageEvent, MessageEventInput, ToolCallData } from './message-events.js';
 import type { FinishedReply, MessageStore } from './message-store.js';
 import { type LoopOutcome, runToolLoop, type StepFigures, validArguments } from './tool-loop.js';
 import type { ToolRun } from '../tools/tool-setup.js';
-import { promptTokens } from './turn-budget.js';
 import type { ReplyObserver } from '../operations/reply-observer.js';
 
 export type GenerationCandidate = UpstreamCandidate<CatalogModel>;
@@ -108,34 +108,6 @@ function createEmitter(eventLog: EventLog, logger: Logger, request: GenerationRe
   return { emit, released, seq: () => seq };
 }
 
-/** A reply's figures over all its model calls: the tokens and cost add up, the answering model is the last one's. */
-function totalOf(last: StepFigures, earlier: StepFigures[]): StepFigures {
-  const sum = (pick: (figures: StepFigures) => number | null) => earlier.reduce((total, figures) => total + (pick(figures) ?? 0), pick(last) ?? 0);
-  if (earlier.length === 0) return last;
-  return {
-    model: last.model,
-    inputTokens: sum((figures) => figures.inputTokens),
-    outputTokens: sum((figures) => figures.outputTokens),
-    reasoningTokens: last.reasoningTokens === null ? null : sum((figures) => figures.reasoningTokens),
-    cachedInputTokens: last.cachedInputTokens === null ? null : sum((figures) => figures.cachedInputTokens),
-    cost: sum((figures) => figures.cost),
-  };
-}
-
-/** What the final write stores and the settlement is told, from what arrived and what the provider reported. */
-function summarize(deps: GenerationDeps, result: UpstreamResult<CatalogModel>, text: { content: string; reasoning: string }): StepFigures {
-  const { candidate, usage } = result;
-  const model = candidate.model;
-  // Without provider usage (stopped, failed, or a provider that sends none),
-  // count the tokens actually sent and produced so nobody pays for more.
-  const inputTokens = usage?.inputTokens ?? promptTokens(candidate.messages, model.id);
-  const outputTokens = usage?.outputTokens ?? countTokens(text.content + text.reasoning, model.id);
-  // A call that failed before the provider produced anything is not charged.
-  const producedNothing = result.status === 'FAILED' && !usage && text.content === '' && text.reasoning === '';
-  const cost = producedNothing ? 0 : deps.costOf(model, inputTokens, outputTokens);
-  return { model, inputTokens, outputTokens, reasoningTokens: usage?.reasoningTokens ?? null, cachedInputTokens: usage?.cachedInputTokens ?? null, cost };
-}
-
 /**
  * Runs one reply against its provider, independent of whoever asked for it:
  * every chunk becomes a seq-numbered event, the text reaches the database at
@@ -208,7 +180,7 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
       retries: result.retries,
     });
     const text = { content: content.slice(contentStart), reasoning: reasoning.slice(reasoningStart) };
-    return { result, calls: [...toolCalls], content: text.content, figures: summarize(deps, result, text) };
+    return { result, calls: [...toolCalls], content: text.content, figures: summarize(deps.costOf, result, text) };
   }
 
   /** Without tools, one call whose tool calls (a provider may send some anyway) are announced at the end. */
@@ -273,16 +245,9 @@ export function startGeneration(deps: GenerationDeps, request: GenerationRequest
 
   async function run(): Promise<MessageStatus> {
     const startedAt = clock.now();
-    let ticks = 0;
-    const flushTimer = setInterval(() => {
-      ticks += 1;
-      if (ticks < (deps.flushStride?.() ?? 1)) return;
-      ticks = 0;
-      flush();
-    }, deps.flushIntervalMs);
-    flushTimer.unref();
+    const stopFlushing = startFlushTimer(deps.flushIntervalMs, deps.flushStride ?? (() => 1), flush);
     const outcome = await generate();
-    clearInterval(flushTimer);
+    stopFlushing();
     // Nothing was stored or reserved for a refused turn: nothing to write, settle or tell.
     if (!(await admitted)) return 'FAILED';
     await flushInFlight;

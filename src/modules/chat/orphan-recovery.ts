@@ -98,11 +98,10 @@ export function createOrphanRecovery(deps: OrphanRecoveryDeps) {
       latencyMs,
       messageId,
     });
-    const { status } = orphan;
     deps.observer?.replySettled({
       model: model.id,
       provider: model.provider,
-      status,
+      status: orphan.status,
       inputTokens,
       outputTokens,
       reasoningTokens: null,

@@ -1,4 +1,4 @@
-import type { GatewayPubSub, TopicSubscription } from '../../lib/pubsub.js';
+import { type EndableIterator, followSubscription, type GatewayPubSub, type TopicSubscription } from '../../lib/pubsub.js';
 import type { EventLog } from './event-log.js';
 import { coalesceDeltas, type MessageEvent } from './message-events.js';
 import { isUnfinished, type MessageStore } from './message-store.js';
@@ -12,11 +12,6 @@ export interface ReplyStreamDeps {
   pubsub: GatewayPubSub;
   /** Whether this instance runs the reply (then it is unfinished by definition). */
   isRunningHere(messageId: string): boolean;
-}
-
-/** A reply's events for one subscriber; return() ends it at once. */
-export interface Follower extends AsyncIterableIterator<MessageEvent> {
-  return(value?: unknown): Promise<IteratorResult<MessageEvent>>;
 }
 
 /**
@@ -88,30 +83,12 @@ export function createReplyStream(deps: ReplyStreamDeps) {
     }
   }
 
-  /**
-   * A generator's own return() waits until it next yields, which may be long
-   * while a provider is silent: ending the live subscription first wakes it,
-   * so a follower that leaves is gone at once.
-   */
-  function follow(messageId: string, after: number): Follower {
-    // Subscribed on the first next(), as a generator would be: one ended before it starts holds nothing.
-    let live: TopicSubscription<MessageEvent> | undefined;
-    let events: AsyncGenerator<MessageEvent> | undefined;
-    let ended = false;
-    const started = () => (events ??= followLive((live = deps.pubsub.subscribe('message', messageId)), messageId, after));
-    return {
-      next: () => (ended && !events ? Promise.resolve({ done: true, value: undefined }) : started().next()),
-      async return() {
-        ended = true;
-        await live?.return();
-        return events ? events.return(undefined) : { done: true, value: undefined };
-      },
-      throw: (error?: unknown) => (events ? events.throw(error) : Promise.reject(error)),
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
-  }
+  /** A reply's events for one subscriber, ended at once by return() even while the provider is silent. */
+  const follow = (messageId: string, after: number): EndableIterator<MessageEvent> =>
+    followSubscription(
+      () => deps.pubsub.subscribe('message', messageId),
+      (live) => followLive(live, messageId, after),
+    );
 
   return {
     follow,

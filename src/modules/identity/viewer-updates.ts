@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../../generated/prisma/client.js';
-import type { GatewayPubSub, Topics, TopicSubscription } from '../../lib/pubsub.js';
+import { type EndableIterator, followSubscription, type GatewayPubSub, type Topics, type TopicSubscription } from '../../lib/pubsub.js';
 import type { LimitsService } from '../limits/limits.service.js';
 import type { Viewer } from './actor.js';
 
@@ -46,23 +46,11 @@ export function createViewerUpdates(deps: { prisma: PrismaClient; pubsub: Gatewa
    * The viewer now, then again after every announced change and at the start of each new rate-limit window.
    * Ending it closes the topic subscription first: that ends the wait a generator alone could not leave until the next change.
    */
-  function follow(viewer: Viewer): AsyncIterableIterator<Viewer> {
-    const changes = deps.pubsub.subscribe('viewer', viewer.user.id);
-    const updates = run(viewer, changes);
-    return {
-      next: () => updates.next(),
-      async return() {
-        await changes.return();
-        return updates.return(undefined);
-      },
-      async throw(error: unknown) {
-        await changes.return();
-        return updates.throw(error);
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+  function follow(viewer: Viewer): EndableIterator<Viewer> {
+    return followSubscription(
+      () => deps.pubsub.subscribe('viewer', viewer.user.id),
+      (changes) => run(viewer, changes),
+    );
   }
 
   return { announce, follow };
